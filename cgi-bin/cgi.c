@@ -1,0 +1,328 @@
+/* cgi.c: one CGI request in (RFC 3875 environment and body), one response out. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "cgi.h"
+#include "crypto.h"
+
+static const char *
+environment(const char *name)
+{
+	const char *value = getenv(name);
+
+	return value != NULL && *value != '\0' ? value : NULL;
+}
+
+/*
+ * Sinch signs the path it called, so take REQUEST_URI, which servers pass
+ * as received, before any rewrite; SCRIPT_NAME + PATH_INFO only without it.
+ */
+static char *
+request_path(void)
+{
+	const char *uri = environment("REQUEST_URI");
+	const char *script, *info;
+	char *path;
+
+	if (uri != NULL)
+		return strndup(uri, strcspn(uri, "?"));
+	script = environment("SCRIPT_NAME");
+	info = environment("PATH_INFO");
+	if (asprintf(&path, "%s%s", script ? script : "", info ? info : "") < 0)
+		return NULL;
+	return path;
+}
+
+int
+cgi_request_from_environment(struct cgi_request *request, const char *program)
+{
+	const char *query = environment("QUERY_STRING");
+
+	memset(request, 0, sizeof(*request));
+	request->program = program;
+	request->method = environment("REQUEST_METHOD");
+	request->content_type = environment("CONTENT_TYPE");
+	request->content_length = environment("CONTENT_LENGTH");
+	request->query = query != NULL ? query : "";
+	request->remote_address = environment("REMOTE_ADDR");
+	request->authorization = environment("HTTP_AUTHORIZATION");
+	request->timestamp = environment("HTTP_X_TIMESTAMP");
+	if (request->method == NULL)
+		request->method = "";
+	if ((request->path = request_path()) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+cgi_request_free(struct cgi_request *request)
+{
+	free(request->path);
+	free(request->body);
+	request->path = request->body = NULL;
+}
+
+/* CONTENT_LENGTH as a number, digits only; -1 if malformed. */
+static long long
+parse_content_length(const char *text)
+{
+	long long value = 0;
+
+	if (text == NULL || *text == '\0' || strlen(text) > 18)
+		return -1;
+	for (; *text != '\0'; text++) {
+		if (!isdigit((unsigned char)*text))
+			return -1;
+		value = value * 10 + (*text - '0');
+	}
+	return value;
+}
+
+int
+cgi_request_read_body(struct cgi_request *request, FILE *in, size_t cap,
+    const char **why)
+{
+	long long length;
+
+	if (request->content_length == NULL) {
+		*why = "a body with Content-Length is required";
+		return 411;
+	}
+	if ((length = parse_content_length(request->content_length)) < 0) {
+		*why = "Content-Length is not a number";
+		return 400;
+	}
+	if ((unsigned long long)length > cap) {
+		*why = "body too large";
+		return 413;
+	}
+	if (length == 0) {
+		*why = "empty body";
+		return 400;
+	}
+	if ((request->body = malloc((size_t)length + 1)) == NULL) {
+		*why = "out of memory";
+		return 500;
+	}
+	request->body_length = fread(request->body, 1, (size_t)length, in);
+	request->body[request->body_length] = '\0';
+	if (request->body_length != (size_t)length) {
+		*why = "body shorter than Content-Length";
+		return 400;
+	}
+	return 0;
+}
+
+int
+cgi_content_type_is(const struct cgi_request *request, const char *type)
+{
+	const char *value = request->content_type;
+	size_t length = strlen(type);
+
+	if (value == NULL || strncasecmp(value, type, length) != 0)
+		return 0;
+	value += length;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	return *value == '\0' || *value == ';';
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode %XX and '+' of a form value of length bytes; NULL on a bad escape or a NUL. */
+static char *
+url_decode(const char *text, size_t length)
+{
+	char *out, *p;
+	size_t i;
+	int high, low;
+
+	if ((out = malloc(length + 1)) == NULL)
+		return NULL;
+	for (p = out, i = 0; i < length; i++) {
+		if (text[i] == '+') {
+			*p++ = ' ';
+		} else if (text[i] != '%') {
+			*p++ = text[i];
+		} else if (i + 2 < length &&
+		    (high = hex_value((unsigned char)text[i + 1])) >= 0 &&
+		    (low = hex_value((unsigned char)text[i + 2])) >= 0 &&
+		    (high | low) != 0) {
+			*p++ = (char)(high << 4 | low);
+			i += 2;
+		} else {
+			free(out);
+			return NULL;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+char *
+cgi_query_value(const struct cgi_request *request, const char *name)
+{
+	const char *p = request->query, *end, *equals;
+	size_t name_length = strlen(name);
+
+	while (*p != '\0') {
+		end = p + strcspn(p, "&;");
+		equals = memchr(p, '=', (size_t)(end - p));
+		if (equals != NULL && (size_t)(equals - p) == name_length &&
+		    memcmp(p, name, name_length) == 0)
+			return url_decode(equals + 1, (size_t)(end - equals - 1));
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return NULL;
+}
+
+void
+cgi_response_init(struct cgi_response *response)
+{
+	memset(response, 0, sizeof(*response));
+}
+
+void
+cgi_response_free(struct cgi_response *response)
+{
+	free(response->body);
+	free(response->extra_header);
+	cgi_response_init(response);
+}
+
+void
+cgi_response_add_header(struct cgi_response *response, const char *header)
+{
+	size_t i;
+
+	for (i = 0; i < CGI_HEADERS_MAX; i++) {
+		if (response->headers[i] == NULL) {
+			response->headers[i] = header;
+			return;
+		}
+	}
+}
+
+void
+cgi_response_set_body(struct cgi_response *response, int status,
+    const char *content_type, char *body)
+{
+	free(response->body);
+	response->status = status;
+	response->content_type = content_type;
+	response->body = body;
+	response->body_length = body != NULL ? strlen(body) : 0;
+}
+
+void
+cgi_response_json_error(struct cgi_response *response, int status, const char *message)
+{
+	cJSON *object = cJSON_CreateObject();
+	char *body = NULL;
+
+	if (object != NULL && cJSON_AddStringToObject(object, "error", message) != NULL)
+		body = cJSON_PrintUnformatted(object);
+	cJSON_Delete(object);
+	cgi_response_set_body(response, status, "application/json", body);
+}
+
+const char *
+cgi_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+int
+cgi_response_write(const struct cgi_response *response, FILE *out)
+{
+	int status = response->status != 0 ? response->status : 500;
+	size_t i;
+
+	fprintf(out, "Status: %d %s\r\n", status, cgi_status_text(status));
+	if (response->content_type != NULL)
+		fprintf(out, "Content-Type: %s\r\n", response->content_type);
+	for (i = 0; i < CGI_HEADERS_MAX && response->headers[i] != NULL; i++)
+		fprintf(out, "%s\r\n", response->headers[i]);
+	if (response->extra_header != NULL)
+		fprintf(out, "%s\r\n", response->extra_header);
+	fprintf(out, "Content-Length: %zu\r\n\r\n", response->body_length);
+	if (response->body_length > 0)
+		fwrite(response->body, 1, response->body_length, out);
+	return fflush(out) == 0 ? 0 : -1;
+}
+
+void
+cgi_log(const struct cgi_request *request, const char *format, ...)
+{
+	char line[512], *p;
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(line, sizeof(line), format, ap);
+	va_end(ap);
+	/* One line per event: a stray newline from input must not forge another. */
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "%s: %s\n", request->program, line);
+	fflush(stderr);
+}
+
+void
+cgi_refuse(const struct cgi_request *request, struct cgi_response *response,
+    int status, const char *message, const char *why)
+{
+	cgi_log(request, "%s %s: %d %s", request->method,
+	    request->path != NULL ? request->path : "?", status, why);
+	cgi_response_json_error(response, status, message);
+}
+
+int
+cgi_main(const char *program, cgi_handler *handler)
+{
+	struct cgi_request request;
+	struct cgi_response response;
+	int rc;
+
+	cgi_response_init(&response);
+	if (cgi_request_from_environment(&request, program) != 0 || crypto_init() != 0)
+		cgi_refuse(&request, &response, 500, "internal error", "cannot initialise");
+	else
+		handler(&request, stdin, &response);
+	rc = cgi_response_write(&response, stdout);
+	cgi_request_free(&request);
+	cgi_response_free(&response);
+	return rc == 0 ? 0 : 1;
+}

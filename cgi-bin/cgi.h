@@ -1,0 +1,75 @@
+/* cgi.h: one CGI request in (RFC 3875 environment and body), one response out. */
+#ifndef PINCONF_CGI_H
+#define PINCONF_CGI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CGI_HEADERS_MAX	6
+
+struct cgi_request {
+	const char	*program;	/* for log lines: "callback.cgi" */
+	const char	*method;
+	const char	*content_type;	/* exactly as sent, or NULL */
+	const char	*content_length;
+	const char	*query;		/* never NULL */
+	const char	*remote_address;
+	const char	*authorization;
+	const char	*timestamp;	/* X-Timestamp header */
+	char		*path;		/* path as the client asked for it, no query */
+	char		*body;		/* NUL-terminated, owned */
+	size_t		 body_length;
+};
+
+struct cgi_response {
+	int		 status;
+	const char	*content_type;
+	const char	*headers[CGI_HEADERS_MAX];	/* "Name: value", static strings */
+	char		*extra_header;			/* one owned "Name: value" */
+	char		*body;				/* owned */
+	size_t		 body_length;
+};
+
+/* Fill request from the CGI environment; body is read later. 0, or -1 on ENOMEM. */
+int	 cgi_request_from_environment(struct cgi_request *, const char *program);
+void	 cgi_request_free(struct cgi_request *);
+
+/*
+ * Read exactly CONTENT_LENGTH bytes of body from in, refusing more than cap.
+ * Returns 0, or an HTTP status (400, 411, 413) with a reason in *why.
+ */
+int	 cgi_request_read_body(struct cgi_request *, FILE *in, size_t cap,
+	    const char **why);
+
+/* 1 if the request's media type (parameters aside) is type, any case. */
+int	 cgi_content_type_is(const struct cgi_request *, const char *type);
+
+/* Value of query parameter name, URL-decoded, malloc'd; NULL if absent or bad. */
+char	*cgi_query_value(const struct cgi_request *, const char *name);
+
+void	 cgi_response_init(struct cgi_response *);
+void	 cgi_response_free(struct cgi_response *);
+void	 cgi_response_add_header(struct cgi_response *, const char *header);
+/* Take ownership of body (a NUL-terminated string). */
+void	 cgi_response_set_body(struct cgi_response *, int status,
+	    const char *content_type, char *body);
+/* A {"error": message} JSON body with status. */
+void	 cgi_response_json_error(struct cgi_response *, int status, const char *message);
+int	 cgi_response_write(const struct cgi_response *, FILE *out);
+
+/* One line on stderr, which the web server puts in its error log: "program: ...". */
+void	 cgi_log(const struct cgi_request *, const char *format, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Log why, and answer status with {"error": message}: the one path for refusals. */
+void	 cgi_refuse(const struct cgi_request *, struct cgi_response *, int status,
+	    const char *message, const char *why);
+
+const char *cgi_status_text(int status);
+
+typedef void cgi_handler(struct cgi_request *, FILE *in, struct cgi_response *);
+
+/* The whole of a CGI main(): read the environment, run handler, write the answer. */
+int	 cgi_main(const char *program, cgi_handler *handler);
+
+#endif

@@ -1,0 +1,314 @@
+/* configfile.c: pinconf.conf, "key = value" lines, every key known and checked. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "configfile.h"
+#include "crypto.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#define CONFIG_LINE_MAX	1024
+
+enum config_type { CONFIG_STRING, CONFIG_INTEGER, CONFIG_BOOLEAN };
+
+struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;
+	const char		*fallback;	/* NULL: required */
+	long			 minimum, maximum;
+};
+
+#define STRING(name, fallback) \
+	{ #name, CONFIG_STRING, offsetof(struct config, name), fallback, 0, 0 }
+#define INTEGER(name, fallback, minimum, maximum) \
+	{ #name, CONFIG_INTEGER, offsetof(struct config, name), fallback, minimum, maximum }
+#define BOOLEAN(name, fallback) \
+	{ #name, CONFIG_BOOLEAN, offsetof(struct config, name), fallback, 0, 1 }
+
+static const struct config_key config_keys[] = {
+	STRING(application_key, NULL),
+	STRING(application_secret, NULL),
+	STRING(database, NULL),
+	BOOLEAN(verify_signatures, "yes"),
+	INTEGER(timestamp_window, "600", 1, 86400),
+	STRING(timezone, "UTC"),
+	STRING(locale, "en-US"),
+	STRING(prompt_pin, "Enter 4 digit pin"),
+	STRING(say_welcome, ", Welcome to the conference"),
+	STRING(say_invalid, "Invalid code"),
+	STRING(say_unavailable, "Sorry, the conference service is unavailable. Please try again later."),
+	STRING(moh, "ring"),
+	INTEGER(pin_attempts, "3", 1, 10),
+	INTEGER(menu_timeout, "30", 1, 30),
+	INTEGER(busy_timeout, "3000", 0, 4500),
+	INTEGER(ticket_expires, "3600", 60, 86400),
+	STRING(sinch_js_url, "https://cdn.sinch.com/latest/sinch.min.js"),
+	INTEGER(guess_limit, "10", 1, 1000),
+	INTEGER(guess_window, "900", 1, 86400),
+	INTEGER(retention_days, "0", 0, 36500),
+};
+#define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+const char *
+config_path(void)
+{
+	const char *path = getenv("PINCONF_CONFIG");
+
+	return path != NULL && *path != '\0' ? path : SYSCONFDIR "/pinconf.conf";
+}
+
+static const struct config_key *
+config_key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_KEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+static char *
+trim(char *text)
+{
+	char *end;
+
+	while (isspace((unsigned char)*text))
+		text++;
+	end = text + strlen(text);
+	while (end > text && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return text;
+}
+
+static int
+printable(const char *text)
+{
+	for (; *text != '\0'; text++)
+		if ((unsigned char)*text < 0x20 || *text == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Store value under key; NULL, or why the value is refused. */
+static const char *
+config_set(struct config *config, const struct config_key *key, const char *value)
+{
+	char *field = (char *)config + key->offset, *end, *copy;
+	long number;
+
+	switch (key->type) {
+	case CONFIG_STRING:
+		if (!printable(value) || strlen(value) > 512)
+			return "must be printable text of at most 512 bytes";
+		if ((copy = strdup(value)) == NULL)
+			return "out of memory";
+		free(*(char **)field);
+		*(char **)field = copy;
+		return NULL;
+	case CONFIG_BOOLEAN:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+			*(int *)field = 0;
+		else
+			return "must be yes or no";
+		return NULL;
+	case CONFIG_INTEGER:
+		errno = 0;
+		number = strtol(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || errno != 0 ||
+		    number < key->minimum || number > key->maximum)
+			return "is not a whole number in its range";
+		*(int *)field = (int)number;
+		return NULL;
+	}
+	return "has an unknown type";
+}
+
+static int
+config_set_defaults(struct config *config, char *why, size_t why_size)
+{
+	const char *problem;
+	size_t i;
+
+	for (i = 0; i < CONFIG_KEYS; i++) {
+		if (config_keys[i].fallback == NULL)
+			continue;
+		if ((problem = config_set(config, &config_keys[i], config_keys[i].fallback)) != NULL) {
+			snprintf(why, why_size, "default of %s %s", config_keys[i].name, problem);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+config_parse_line(struct config *config, char *line, unsigned int number,
+    unsigned char *seen, char *why, size_t why_size)
+{
+	const struct config_key *key;
+	const char *problem;
+	char *name, *value, *equals;
+
+	name = trim(line);
+	if (*name == '\0' || *name == '#')
+		return 0;
+	if ((equals = strchr(name, '=')) == NULL) {
+		snprintf(why, why_size, "line %u: expected key = value", number);
+		return -1;
+	}
+	*equals = '\0';
+	name = trim(name);
+	value = trim(equals + 1);
+	if ((key = config_key_find(name)) == NULL) {
+		snprintf(why, why_size, "line %u: unknown key '%.40s'", number, name);
+		return -1;
+	}
+	if (seen[key - config_keys]++) {
+		snprintf(why, why_size, "line %u: %s given twice", number, key->name);
+		return -1;
+	}
+	if ((problem = config_set(config, key, value)) != NULL) {
+		/* Name the key, never echo the value: it may be the secret. */
+		snprintf(why, why_size, "line %u: %s %s", number, key->name, problem);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_timezone(const char *zone)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	const char *p;
+
+	if (strcmp(zone, "UTC") == 0)
+		return 1;
+	if (*zone == '\0' || *zone == '/' || strstr(zone, "..") != NULL)
+		return 0;
+	for (p = zone; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL)
+			return 0;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int
+valid_application_key(const char *key)
+{
+	size_t length = strlen(key);
+
+	if (length == 0 || length > 128)
+		return 0;
+	for (; *key != '\0'; key++)
+		if (!isalnum((unsigned char)*key) && *key != '-')
+			return 0;
+	return 1;
+}
+
+static int
+config_check(struct config *config, const unsigned char *seen, char *why, size_t why_size)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_KEYS; i++) {
+		if (config_keys[i].fallback == NULL && !seen[i]) {
+			snprintf(why, why_size, "required key %s is missing", config_keys[i].name);
+			return -1;
+		}
+	}
+	if (!valid_application_key(config->application_key)) {
+		snprintf(why, why_size, "application_key must be letters, digits and dashes");
+		return -1;
+	}
+	if (base64_decode(config->application_secret, strlen(config->application_secret),
+	    &config->secret, &config->secret_length) != 0 || config->secret_length == 0) {
+		snprintf(why, why_size, "application_secret is not valid base64");
+		return -1;
+	}
+	if (*config->database == '\0') {
+		snprintf(why, why_size, "database is empty");
+		return -1;
+	}
+	if (!valid_timezone(config->timezone)) {
+		snprintf(why, why_size, "timezone '%.60s' is not a zone in /usr/share/zoneinfo",
+		    config->timezone);
+		return -1;
+	}
+	if (strcmp(config->moh, "ring") != 0 && strcmp(config->moh, "music1") != 0 &&
+	    strcmp(config->moh, "music2") != 0 && strcmp(config->moh, "music3") != 0) {
+		snprintf(why, why_size, "moh must be ring, music1, music2 or music3");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *config, const char *path, char *why, size_t why_size)
+{
+	unsigned char seen[CONFIG_KEYS] = { 0 };
+	char line[CONFIG_LINE_MAX];
+	unsigned int number = 0;
+	FILE *file;
+	int rc = -1;
+
+	memset(config, 0, sizeof(*config));
+	if (config_set_defaults(config, why, why_size) != 0)
+		goto out;
+	if ((file = fopen(path, "r")) == NULL) {
+		snprintf(why, why_size, "cannot read: %s", strerror(errno));
+		goto out;
+	}
+	while (fgets(line, sizeof(line), file) != NULL) {
+		number++;
+		if (strchr(line, '\n') == NULL && !feof(file)) {
+			snprintf(why, why_size, "line %u: longer than %d bytes", number,
+			    CONFIG_LINE_MAX - 2);
+			break;
+		}
+		if (config_parse_line(config, line, number, seen, why, why_size) != 0)
+			break;
+	}
+	if (ferror(file))
+		snprintf(why, why_size, "read error: %s", strerror(errno));
+	else if (feof(file))
+		rc = config_check(config, seen, why, why_size);
+	crypto_wipe(line, sizeof(line));
+	fclose(file);
+out:
+	if (rc != 0)
+		config_free(config);
+	return rc;
+}
+
+void
+config_free(struct config *config)
+{
+	size_t i;
+	char **field;
+
+	if (config->application_secret != NULL)
+		crypto_wipe(config->application_secret, strlen(config->application_secret));
+	crypto_wipe(config->secret, config->secret_length);
+	free(config->secret);
+	for (i = 0; i < CONFIG_KEYS; i++) {
+		if (config_keys[i].type != CONFIG_STRING)
+			continue;
+		field = (char **)((char *)config + config_keys[i].offset);
+		free(*field);
+	}
+	memset(config, 0, sizeof(*config));
+}

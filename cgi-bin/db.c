@@ -1,0 +1,403 @@
+/* db.c: the pinconf database: open, check the schema version, the few queries. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+/* Every statement pinconf runs, by name; nothing else reaches SQLite. */
+static const struct {
+	const char	*name;
+	const char	*sql;
+} db_statements[STMT__MAX] = {
+	[STMT_SCHEMA_VERSION] = { "schema_version", "PRAGMA user_version" },
+	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
+	[STMT_COMMIT] = { "commit", "COMMIT" },
+	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
+	[STMT_SETTING] = { "setting",
+	    "SELECT value FROM setting WHERE name = ?1" },
+	[STMT_FIND_ACTIVE_CONFERENCE] = { "find_active_conference",
+	    "SELECT id, name, sinch_id FROM conference"
+	    " WHERE pin = ?1 AND starts_on <= ?2 AND (ends_on IS NULL OR ends_on >= ?2)"
+	    " LIMIT 1" },
+	[STMT_CALL_STARTED] = { "call_started",
+	    "INSERT INTO call(callid, origin, caller) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT(callid) DO UPDATE SET origin = excluded.origin, caller = excluded.caller" },
+	[STMT_CALL_CALLER] = { "call_caller",
+	    "SELECT caller FROM call WHERE callid = ?1" },
+	[STMT_CALL_FAILED_ATTEMPT] = { "call_failed_attempt",
+	    "INSERT INTO call(callid, pin_attempts) VALUES (?1, 1)"
+	    " ON CONFLICT(callid) DO UPDATE SET pin_attempts = pin_attempts + 1"
+	    " RETURNING pin_attempts" },
+	[STMT_CALL_JOINED] = { "call_joined",
+	    "INSERT INTO call(callid, conference_id, conference_name, joined)"
+	    " VALUES (?1, ?2, ?3, " NOW ")"
+	    " ON CONFLICT(callid) DO UPDATE SET conference_id = excluded.conference_id,"
+	    " conference_name = excluded.conference_name, joined = excluded.joined" },
+	[STMT_CALL_ENDED] = { "call_ended",
+	    "INSERT INTO call(callid, ended, end_reason, end_result, duration)"
+	    " VALUES (?1, " NOW ", ?2, ?3, ?4)"
+	    " ON CONFLICT(callid) DO UPDATE SET ended = excluded.ended,"
+	    " end_reason = excluded.end_reason, end_result = excluded.end_result,"
+	    " duration = excluded.duration" },
+	[STMT_CALL_PRUNE] = { "call_prune",
+	    "DELETE FROM call WHERE callid IN"
+	    " (SELECT callid FROM call WHERE started < ?1 ORDER BY started LIMIT 50)" },
+	[STMT_TICKET_ISSUED] = { "ticket_issued",
+	    "INSERT INTO ticket(identity, address) VALUES (?1, ?2)" },
+	[STMT_TICKET_ADDRESS] = { "ticket_address",
+	    "SELECT address FROM ticket WHERE identity = ?1 ORDER BY created DESC, rowid DESC LIMIT 1" },
+	[STMT_GUESS_RECORD] = { "guess_record",
+	    "INSERT INTO pin_guess(address) VALUES (?1)" },
+	[STMT_GUESS_COUNT] = { "guess_count",
+	    "SELECT count(*) FROM pin_guess WHERE address = ?1 AND at >= ?2" },
+	[STMT_DIAL_IN_LIST] = { "dial_in_list",
+	    "SELECT label, number FROM dial_in ORDER BY label, number" },
+};
+
+static int
+db_fail(struct db *db, enum db_stmt which, const char *reason)
+{
+	snprintf(db->why, sizeof(db->why), "database %s: %s (%s)", db->path,
+	    reason, db_statements[which].name);
+	return DB_FAULT;
+}
+
+static sqlite3_stmt *
+db_prepare(struct db *db, enum db_stmt which)
+{
+	sqlite3_stmt **stmt = &db->stmt[which];
+
+	if (*stmt != NULL) {
+		sqlite3_reset(*stmt);
+		sqlite3_clear_bindings(*stmt);
+		return *stmt;
+	}
+	if (sqlite3_prepare_v2(db->handle, db_statements[which].sql, -1, stmt, NULL) != SQLITE_OK) {
+		db_fail(db, which, sqlite3_errmsg(db->handle));
+		*stmt = NULL;
+	}
+	return *stmt;
+}
+
+/* Step once: SQLITE_ROW, SQLITE_DONE, or DB_FAULT with the reason kept. */
+static int
+db_step(struct db *db, enum db_stmt which)
+{
+	int rc = sqlite3_step(db->stmt[which]);
+
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	return db_fail(db, which, sqlite3_errmsg(db->handle));
+}
+
+static int
+db_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+	if (text == NULL)
+		return sqlite3_bind_null(stmt, index);
+	return sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+/* Run a statement that returns no row, with up to three text parameters. */
+static int
+db_exec(struct db *db, enum db_stmt which, const char *a, const char *b, const char *c)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, which)) == NULL)
+		return DB_FAULT;
+	if (sqlite3_bind_parameter_count(stmt) >= 1 && db_bind_text(stmt, 1, a) != SQLITE_OK)
+		return db_fail(db, which, "cannot bind");
+	if (sqlite3_bind_parameter_count(stmt) >= 2 && db_bind_text(stmt, 2, b) != SQLITE_OK)
+		return db_fail(db, which, "cannot bind");
+	if (sqlite3_bind_parameter_count(stmt) >= 3 && db_bind_text(stmt, 3, c) != SQLITE_OK)
+		return db_fail(db, which, "cannot bind");
+	rc = db_step(db, which);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : rc == SQLITE_ROW ? DB_OK : DB_FAULT;
+}
+
+/* Copy a text column into a bounded buffer; "" for NULL. */
+static void
+db_column_copy(sqlite3_stmt *stmt, int column, char *out, size_t size)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, column);
+
+	snprintf(out, size, "%s", text != NULL ? (const char *)text : "");
+}
+
+static int
+db_check_version(struct db *db)
+{
+	int version;
+
+	if (db_prepare(db, STMT_SCHEMA_VERSION) == NULL)
+		return DB_FAULT;
+	if (db_step(db, STMT_SCHEMA_VERSION) != SQLITE_ROW)
+		return DB_FAULT;
+	version = sqlite3_column_int(db->stmt[STMT_SCHEMA_VERSION], 0);
+	sqlite3_reset(db->stmt[STMT_SCHEMA_VERSION]);
+	if (version == DB_SCHEMA_VERSION)
+		return DB_OK;
+	if (version == 0)
+		snprintf(db->why, sizeof(db->why), "database %s: not a pinconf database"
+		    " (create it with: sqlite3 %s < schema.sql)", db->path, db->path);
+	else
+		snprintf(db->why, sizeof(db->why), "database %s: schema version %d, this pinconf"
+		    " knows %d: run pinconf-upgrade %s", db->path, version,
+		    DB_SCHEMA_VERSION, db->path);
+	return DB_WRONG_VERSION;
+}
+
+int
+db_open(struct db *db, const char *path, enum db_mode mode, int busy_timeout_ms)
+{
+	int flags = mode == DB_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int rc;
+
+	memset(db, 0, sizeof(*db));
+	db->path = path;
+	/* Never SQLITE_OPEN_CREATE: a missing database is the admin's to make. */
+	if (sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(db->why, sizeof(db->why), "database %s: %s", path,
+		    db->handle != NULL ? sqlite3_errmsg(db->handle) : "out of memory");
+		db_close(db);
+		return DB_FAULT;
+	}
+	sqlite3_busy_timeout(db->handle, busy_timeout_ms);
+	sqlite3_extended_result_codes(db->handle, 1);
+	if ((rc = db_check_version(db)) != DB_OK) {
+		db_close(db);
+		return rc;
+	}
+	return DB_OK;
+}
+
+void
+db_close(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < STMT__MAX; i++) {
+		sqlite3_finalize(db->stmt[i]);
+		db->stmt[i] = NULL;
+	}
+	sqlite3_close(db->handle);
+	db->handle = NULL;
+}
+
+int
+db_begin(struct db *db)
+{
+	return db_exec(db, STMT_BEGIN, NULL, NULL, NULL);
+}
+
+int
+db_commit(struct db *db)
+{
+	if (db_exec(db, STMT_COMMIT, NULL, NULL, NULL) == DB_OK)
+		return DB_OK;
+	db_rollback(db);
+	return DB_FAULT;
+}
+
+void
+db_rollback(struct db *db)
+{
+	/* Keep the reason for the failure that led here, not the rollback's. */
+	char why[sizeof(db->why)];
+
+	memcpy(why, db->why, sizeof(why));
+	if (!sqlite3_get_autocommit(db->handle))
+		db_exec(db, STMT_ROLLBACK, NULL, NULL, NULL);
+	memcpy(db->why, why, sizeof(why));
+}
+
+/* Run a one-integer query with up to two text parameters. */
+static int
+db_query_integer(struct db *db, enum db_stmt which, const char *a, const char *b,
+    long long *value)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, which)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, a);
+	if (b != NULL)
+		db_bind_text(stmt, 2, b);
+	rc = db_step(db, which);
+	if (rc == SQLITE_ROW)
+		*value = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_setting(struct db *db, const char *name, int *value)
+{
+	long long number = 0;
+	int rc;
+
+	if ((rc = db_query_integer(db, STMT_SETTING, name, NULL, &number)) == DB_NONE) {
+		snprintf(db->why, sizeof(db->why), "database %s: setting %s is missing",
+		    db->path, name);
+		return DB_FAULT;
+	}
+	*value = (int)number;
+	return rc;
+}
+
+int
+db_find_active_conference(struct db *db, const char *pin, const char *today,
+    struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_FIND_ACTIVE_CONFERENCE)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, pin);
+	db_bind_text(stmt, 2, today);
+	if ((rc = db_step(db, STMT_FIND_ACTIVE_CONFERENCE)) == SQLITE_ROW) {
+		conference->id = sqlite3_column_int64(stmt, 0);
+		db_column_copy(stmt, 1, conference->name, sizeof(conference->name));
+		db_column_copy(stmt, 2, conference->sinch_id, sizeof(conference->sinch_id));
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_call_started(struct db *db, const char *callid, const char *origin, const char *caller)
+{
+	return db_exec(db, STMT_CALL_STARTED, callid, origin, caller);
+}
+
+int
+db_call_caller(struct db *db, const char *callid, char *caller, size_t size)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_CALL_CALLER)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, callid);
+	if ((rc = db_step(db, STMT_CALL_CALLER)) == SQLITE_ROW)
+		db_column_copy(stmt, 0, caller, size);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_call_failed_attempt(struct db *db, const char *callid, int *attempts)
+{
+	long long count = 0;
+	int rc;
+
+	rc = db_query_integer(db, STMT_CALL_FAILED_ATTEMPT, callid, NULL, &count);
+	*attempts = (int)count;
+	return rc == DB_NONE ? DB_FAULT : rc;
+}
+
+int
+db_call_joined(struct db *db, const char *callid, const struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_CALL_JOINED)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, callid);
+	sqlite3_bind_int64(stmt, 2, conference->id);
+	db_bind_text(stmt, 3, conference->name);
+	rc = db_step(db, STMT_CALL_JOINED);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+int
+db_call_ended(struct db *db, const char *callid, const char *reason,
+    const char *result, long long duration)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_CALL_ENDED)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, callid);
+	db_bind_text(stmt, 2, reason);
+	db_bind_text(stmt, 3, result);
+	if (duration >= 0)
+		sqlite3_bind_int64(stmt, 4, duration);
+	rc = db_step(db, STMT_CALL_ENDED);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+int
+db_prune_calls(struct db *db, const char *cutoff)
+{
+	return db_exec(db, STMT_CALL_PRUNE, cutoff, NULL, NULL);
+}
+
+int
+db_ticket_issued(struct db *db, const char *identity, const char *address)
+{
+	return db_exec(db, STMT_TICKET_ISSUED, identity, address, NULL);
+}
+
+int
+db_ticket_address(struct db *db, const char *identity, char *address, size_t size)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_TICKET_ADDRESS)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, identity);
+	if ((rc = db_step(db, STMT_TICKET_ADDRESS)) == SQLITE_ROW)
+		db_column_copy(stmt, 0, address, size);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_guess_record(struct db *db, const char *address)
+{
+	return db_exec(db, STMT_GUESS_RECORD, address, NULL, NULL);
+}
+
+int
+db_guess_count(struct db *db, const char *address, const char *since, int *count)
+{
+	long long number = 0;
+	int rc;
+
+	rc = db_query_integer(db, STMT_GUESS_COUNT, address, since, &number);
+	*count = (int)number;
+	return rc == DB_NONE ? DB_OK : rc;
+}
+
+int
+db_dial_in_each(struct db *db, void (*each)(void *, const char *, const char *),
+    void *context)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_DIAL_IN_LIST)) == NULL)
+		return DB_FAULT;
+	while ((rc = db_step(db, STMT_DIAL_IN_LIST)) == SQLITE_ROW)
+		each(context, (const char *)sqlite3_column_text(stmt, 0),
+		    (const char *)sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}

@@ -1,0 +1,64 @@
+/* sinch.h: Sinch's protocol: callback events in, SVAML out, signatures, user tickets. */
+#ifndef PINCONF_SINCH_H
+#define PINCONF_SINCH_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cgi.h"
+#include "configfile.h"
+
+#define SINCH_FIELD_MAX	128	/* longest callid, cli, user or endpoint we accept */
+
+enum sinch_event_type { SINCH_ICE, SINCH_PIE, SINCH_ACE, SINCH_DICE, SINCH_NOTIFY };
+
+/* A callback, checked for shape and types; strings point into json. */
+struct sinch_event {
+	enum sinch_event_type	 type;
+	const char		*callid;	/* NULL only for notify */
+	int			 from_browser;	/* ice: originationType MXP */
+	const char		*caller;	/* ice: browser user (user, else cli) or phone cli */
+	const char		*to_type;	/* ice: destination asked for */
+	const char		*to_endpoint;
+	const char		*menu_type;	/* pie: sequence, timeout, ... */
+	const char		*menu_value;
+	const char		*reason;	/* dice */
+	const char		*result;
+	long long		 duration;	/* dice; -1 unknown */
+	cJSON			*json;
+	char			 why[128];	/* why parsing failed */
+};
+
+/* Parse a callback body; 0, or -1 with the reason in event->why. */
+int	 sinch_event_parse(struct sinch_event *, const char *body, size_t length);
+void	 sinch_event_free(struct sinch_event *);
+
+/*
+ * Check the request's Authorization: Sinch's HMAC signature with X-Timestamp
+ * inside the window, or Basic key:secret.  0 if valid, else -1 and *why.
+ */
+int	 sinch_verify_request(const struct config *, const struct cgi_request *,
+	    time_t now, const char **why);
+
+/* Base64 HMAC-SHA256 signature of a request, as Sinch computes it; malloc'd. */
+char	*sinch_signature(const unsigned char *secret, size_t secret_length,
+	    const char *method, const char *content_type, const char *timestamp,
+	    const char *path, const char *body, size_t body_length);
+
+/* SVAML answers: instructions first, then exactly one action. */
+cJSON	*svaml_new(void);
+int	 svaml_say(cJSON *, const char *text, const char *locale);
+int	 svaml_run_menu(cJSON *, const struct config *, int pin_length);
+int	 svaml_connect_conference(cJSON *, const char *conference_id, const char *cli,
+	    const char *moh);
+int	 svaml_action(cJSON *, const char *name);	/* hangup, continue */
+/* Compact JSON text, empty instructions left out; malloc'd. */
+char	*svaml_print(cJSON *);
+
+/* A user ticket for the Sinch JS SDK (section 4 of the Sinch facts); malloc'd. */
+char	*sinch_user_ticket(const struct config *, const char *identity,
+	    time_t created, int milliseconds, int expires_in);
+
+#endif

@@ -1,0 +1,304 @@
+/* unit-sinch.c: sinch.c against Sinch's own examples: signatures, tickets, events, SVAML. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cgi.h"
+#include "clock.h"
+#include "configfile.h"
+#include "crypto.h"
+#include "sinch.h"
+#include "tap.h"
+
+#define DOC_KEY		"669E367E-6BBA-48AB-AF15-266871C28135"
+#define DOC_SECRET	"BeIukql3pTKJ8RGL5zo0DA=="
+#define DOC_BODY	"{\"event\":\"ace\",\"callid\":\"822aa4b7-05b4-4d83-87c7-1f835ee0b6f6_257\"," \
+			"\"timestamp\":\"2014-09-24T10:59:41Z\",\"version\":1}"
+#define KEY		"5b0f3a4e-9c1d-4e2f-8a7b-2c3d4e5f6a7b"
+#define SECRET		"zLq1b3hJ9kQ2Zk5tM0c3dA=="
+#define ICE_BODY	"{\"event\":\"ice\",\"callid\":\"4398599d1ba84a2b9c8b4e4c2f3a7e6d\"," \
+			"\"timestamp\":\"2026-11-24T10:00:00Z\",\"version\":1,\"cli\":\"46700000000\"," \
+			"\"to\":{\"type\":\"did\",\"endpoint\":\"+14158544909\"},\"domain\":\"pstn\"," \
+			"\"applicationKey\":\"" KEY "\",\"originationType\":\"PSTN\"}"
+#define ICE_SIGNATURE	"lX0Nq+dqr41dGIjQUZuEIz6aTV60PROEH0Olucvt3p4="
+
+static void
+make_config(struct config *config, const char *key, const char *secret)
+{
+	memset(config, 0, sizeof(*config));
+	config->application_key = strdup(key);
+	config->application_secret = strdup(secret);
+	base64_decode(secret, strlen(secret), &config->secret, &config->secret_length);
+	config->timestamp_window = 600;
+}
+
+static void
+free_config(struct config *config)
+{
+	free(config->application_key);
+	free(config->application_secret);
+	free(config->secret);
+}
+
+static time_t
+utc(const char *text)
+{
+	time_t when = 0;
+
+	clock_parse_utc(text, &when);
+	return when;
+}
+
+static void
+test_signature_vectors(void)
+{
+	struct config config;
+	char *signature;
+
+	make_config(&config, DOC_KEY, DOC_SECRET);
+	signature = sinch_signature(config.secret, config.secret_length, "POST",
+	    "application/json", "2014-09-24T10:59:41Z", "/sinch/callback/ace",
+	    DOC_BODY, strlen(DOC_BODY));
+	tap_is(signature, "Tg6fMyo8mj9pYfWQ9ssbx3Tc1BNC87IEygAfLbJqZb4=",
+	    "Sinch documentation's ACE example signs as documented");
+	free(signature);
+	free_config(&config);
+
+	make_config(&config, KEY, SECRET);
+	signature = sinch_signature(config.secret, config.secret_length, "POST",
+	    "application/json; charset=utf-8", "2026-11-24T10:00:00.123Z",
+	    "/cgi-bin/callback.cgi", ICE_BODY, strlen(ICE_BODY));
+	tap_is(signature, ICE_SIGNATURE, "Sinch signer's ICE example signs as documented");
+	free(signature);
+	free_config(&config);
+}
+
+static struct cgi_request
+ice_request(const char *authorization, const char *timestamp)
+{
+	static char body[] = ICE_BODY;
+	static char path[] = "/cgi-bin/callback.cgi";
+	struct cgi_request request;
+
+	memset(&request, 0, sizeof(request));
+	request.program = "unit-sinch";
+	request.method = "POST";
+	request.content_type = "application/json; charset=utf-8";
+	request.path = path;
+	request.body = body;
+	request.body_length = strlen(body);
+	request.authorization = authorization;
+	request.timestamp = timestamp;
+	return request;
+}
+
+static int
+verifies(const struct config *config, const char *authorization, const char *timestamp,
+    time_t now, const char *path)
+{
+	struct cgi_request request = ice_request(authorization, timestamp);
+	const char *why;
+	char copy[64];
+
+	if (path != NULL) {
+		snprintf(copy, sizeof(copy), "%s", path);
+		request.path = copy;
+	}
+	return sinch_verify_request(config, &request, now, &why) == 0;
+}
+
+static void
+test_verify_request(void)
+{
+	const char *stamp = "2026-11-24T10:00:00.123Z";
+	time_t now = utc("2026-11-24T10:01:00Z");
+	struct config config;
+	char *basic;
+
+	make_config(&config, KEY, SECRET);
+	tap_ok(verifies(&config, "Application " KEY ":" ICE_SIGNATURE, stamp, now, NULL),
+	    "the ICE example verifies");
+	tap_ok(verifies(&config, "application " KEY ":" ICE_SIGNATURE, stamp, now, NULL),
+	    "the scheme word is accepted in lower case");
+	tap_ok(verifies(&config, "APPLICATION " KEY ":" ICE_SIGNATURE, stamp, now, NULL),
+	    "the scheme word is accepted in upper case");
+	tap_ok(!verifies(&config, NULL, stamp, now, NULL), "no Authorization is refused");
+	tap_ok(!verifies(&config, "Application " KEY ":" "lX0Nq+dqr41dGIjQUZuEIz6aTV60PROEH0Olucvt3p5=",
+	    stamp, now, NULL), "a signature one bit off is refused");
+	tap_ok(!verifies(&config, "Application 5b0f3a4e-9c1d-4e2f-8a7b-2c3d4e5f6a7c:" ICE_SIGNATURE,
+	    stamp, now, NULL), "another application key is refused");
+	tap_ok(!verifies(&config, "Application " KEY ":" ICE_SIGNATURE, "2026-11-24T10:00:00.124Z",
+	    now, NULL), "a changed X-Timestamp breaks the signature");
+	tap_ok(!verifies(&config, "Application " KEY ":" ICE_SIGNATURE, NULL, now, NULL),
+	    "a missing X-Timestamp is refused");
+	tap_ok(!verifies(&config, "Application " KEY ":" ICE_SIGNATURE, stamp, now,
+	    "/cgi-bin/other.cgi"), "a signature for another path is refused");
+	tap_ok(!verifies(&config, "Application " KEY ":" ICE_SIGNATURE, stamp,
+	    utc("2026-11-24T10:10:01Z"), NULL), "a timestamp older than the window is a replay");
+	tap_ok(!verifies(&config, "Application " KEY ":" ICE_SIGNATURE, stamp,
+	    utc("2026-11-24T09:49:59Z"), NULL), "a timestamp from the future is refused");
+	tap_ok(verifies(&config, "Application " KEY ":" ICE_SIGNATURE, stamp,
+	    utc("2026-11-24T10:10:00Z"), NULL), "a timestamp at the window's edge is accepted");
+	tap_ok(!verifies(&config, "Bearer " KEY ":" ICE_SIGNATURE, stamp, now, NULL),
+	    "an unknown scheme is refused");
+	tap_ok(!verifies(&config, "Application " ICE_SIGNATURE, stamp, now, NULL),
+	    "credentials without a key are refused");
+
+	basic = base64_encode(KEY ":" SECRET, strlen(KEY ":" SECRET));
+	{
+		char header[128];
+
+		snprintf(header, sizeof(header), "Basic %s", basic);
+		tap_ok(verifies(&config, header, NULL, now, NULL), "Basic key:secret is accepted");
+		snprintf(header, sizeof(header), "basic %s", basic);
+		tap_ok(verifies(&config, header, NULL, now, NULL), "basic in lower case is accepted");
+	}
+	free(basic);
+	basic = base64_encode(KEY ":" "zLq1b3hJ9kQ2Zk5tM0c3dB==", strlen(KEY ":" SECRET));
+	{
+		char header[128];
+
+		snprintf(header, sizeof(header), "Basic %s", basic);
+		tap_ok(!verifies(&config, header, NULL, now, NULL), "Basic with a wrong secret is refused");
+	}
+	free(basic);
+	tap_ok(!verifies(&config, "Basic !!!!", NULL, now, NULL), "Basic that is not base64 is refused");
+	free_config(&config);
+}
+
+static void
+test_user_ticket_vector(void)
+{
+	struct config config;
+	char *ticket;
+
+	make_config(&config, KEY, SECRET);
+	ticket = sinch_user_ticket(&config, "alice@example.com", utc("2026-11-24T10:00:00Z"), 0, 86400);
+	tap_is(ticket, "eyJhcHBsaWNhdGlvbktleSI6IjViMGYzYTRlLTljMWQtNGUyZi04YTdiLTJjM2Q0ZTVmNmE3YiIs"
+	    "ImlkZW50aXR5Ijp7InR5cGUiOiJ1c2VybmFtZSIsImVuZHBvaW50IjoiYWxpY2VAZXhhbXBsZS5jb20ifSwiY3Jl"
+	    "YXRlZCI6IjIwMjYtMTEtMjRUMTA6MDA6MDAuMDAwWiIsImV4cGlyZXNJbiI6ODY0MDB9:"
+	    "ts2iPNpzAQm3f74Tcs6BpgeUWyWzGiUcNKBEV+3w0bk=", "sinch-ticketgen's ticket for alice");
+	free(ticket);
+	free_config(&config);
+}
+
+static int
+parses(const char *body, struct sinch_event *event)
+{
+	int rc = sinch_event_parse(event, body, strlen(body));
+
+	return rc == 0;
+}
+
+static void
+test_event_parsing(void)
+{
+	static const struct {
+		const char	*body;
+		int		 ok;
+		const char	*name;
+	} cases[] = {
+		{ ICE_BODY, 1, "the documented phone ICE parses" },
+		{ "{\"event\":\"pie\",\"callid\":\"c1\",\"menuResult\":{\"menuId\":\"main\","
+		  "\"type\":\"sequence\",\"value\":\"4321\",\"inputMethod\":\"dtmf\"}}", 1,
+		  "the documented PIE parses" },
+		{ "{\"event\":\"ace\",\"callid\":\"c1\"}", 1, "a bare ACE parses" },
+		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"reason\":\"CALLERHANGUP\","
+		  "\"result\":\"ANSWERED\",\"duration\":42}", 1, "a DiCE parses" },
+		{ "{\"event\":\"notify\",\"type\":\"recording\"}", 1, "notify needs no callid" },
+		{ "[1,2]", 0, "an array is refused" },
+		{ "{\"event\":\"ace\",\"callid\":\"c1\"} x", 0, "trailing bytes are refused" },
+		{ "{\"event\":\"ace\",\"callid\":\"c1\"", 0, "truncated JSON is refused" },
+		{ "{\"callid\":\"c1\"}", 0, "a missing event is refused" },
+		{ "{\"event\":\"bogus\",\"callid\":\"c1\"}", 0, "an unknown event is refused" },
+		{ "{\"event\":42,\"callid\":\"c1\"}", 0, "a numeric event is refused" },
+		{ "{\"event\":\"ace\"}", 0, "an ACE without callid is refused" },
+		{ "{\"event\":\"ace\",\"callid\":7}", 0, "a numeric callid is refused" },
+		{ "{\"event\":\"ace\",\"callid\":\"a b\"}", 0, "a callid with a space is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\"}", 0, "an ICE without originationType is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"MXP\"}", 0,
+		  "a browser ICE without a destination is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"PSTN\",\"cli\":[1]}", 0,
+		  "a cli that is not a string is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"PSTN\",\"cli\":\"a\\u0001b\"}", 0,
+		  "a cli with a control character is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"mxp\",\"to\":\"4321\"}", 0,
+		  "a destination that is not an object is refused" },
+		{ "{\"event\":\"pie\",\"callid\":\"c1\"}", 0, "a PIE without menuResult is refused" },
+		{ "{\"event\":\"pie\",\"callid\":\"c1\",\"menuResult\":{\"value\":\"1\"}}", 0,
+		  "a menuResult without type is refused" },
+		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"duration\":\"long\"}", 0,
+		  "a DiCE with a text duration is refused" },
+		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"duration\":-5}", 0,
+		  "a DiCE with a negative duration is refused" },
+	};
+	struct sinch_event event;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tap_ok(parses(cases[i].body, &event) == cases[i].ok, cases[i].name);
+		if (!cases[i].ok && event.why[0] == '\0')
+			tap_ok(0, "a refusal says why");
+		sinch_event_free(&event);
+	}
+	parses("{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"mxp\","
+	    "\"cli\":\"cli-name\",\"user\":\"Ann\",\"to\":{\"type\":\"conference\",\"endpoint\":\"4321\"}}",
+	    &event);
+	tap_ok(event.from_browser, "lower-case mxp is a browser");
+	tap_is(event.caller, "Ann", "a browser's caller is user when present");
+	tap_is(event.to_endpoint, "4321", "a browser's destination is its endpoint");
+	sinch_event_free(&event);
+	parses("{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"MXP\",\"cli\":\"Bob\","
+	    "\"to\":{\"type\":\"conference\",\"endpoint\":\"4321\"}}", &event);
+	tap_is(event.caller, "Bob", "without user, a browser's caller is cli");
+	sinch_event_free(&event);
+}
+
+static void
+test_svaml_shapes(void)
+{
+	struct config config;
+	cJSON *svaml;
+	char *text;
+
+	memset(&config, 0, sizeof(config));
+	config.prompt_pin = "Enter 4 digit pin";
+	config.locale = "en-US";
+	config.menu_timeout = 30;
+	svaml = svaml_new();
+	svaml_run_menu(svaml, &config, 4);
+	text = svaml_print(svaml);
+	tap_is(text, "{\"action\":{\"name\":\"runMenu\",\"locale\":\"en-US\",\"mainMenu\":\"main\","
+	    "\"menus\":[{\"id\":\"main\",\"mainPrompt\":\"#tts[Enter 4 digit pin]\","
+	    "\"repeatPrompt\":\"#tts[Enter 4 digit pin]\",\"repeats\":3,\"maxDigits\":4,"
+	    "\"timeoutMills\":30000}]}}", "runMenu is one main menu with a 30 s timeout");
+	free(text);
+	cJSON_Delete(svaml);
+
+	svaml = svaml_new();
+	svaml_say(svaml, ", Welcome to the conference", "en-US");
+	svaml_connect_conference(svaml, "pinconf-1", "46700000000", "ring");
+	text = svaml_print(svaml);
+	tap_is(text, "{\"instructions\":[{\"name\":\"say\",\"text\":\", Welcome to the conference\","
+	    "\"locale\":\"en-US\"}],\"action\":{\"name\":\"connectConf\",\"conferenceId\":\"pinconf-1\","
+	    "\"moh\":\"ring\",\"cli\":\"46700000000\"}}", "say then connectConf with the caller's cli");
+	free(text);
+	cJSON_Delete(svaml);
+}
+
+int
+main(void)
+{
+	if (crypto_init() != 0) {
+		printf("Bail out! libgcrypt does not initialise\n");
+		return 1;
+	}
+	test_signature_vectors();
+	test_verify_request();
+	test_user_ticket_vector();
+	test_event_parsing();
+	test_svaml_shapes();
+	return tap_done();
+}
