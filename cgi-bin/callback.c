@@ -1,7 +1,6 @@
 /* callback.c: answers Sinch's voice callbacks: PIN menu, conference, call records. */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,37 +41,13 @@ callback_open_database(struct callback *callback)
 	return DB_OK;
 }
 
-/* A PIN is exactly pin_length digits; anything else is a wrong attempt. */
-static int
-pin_well_formed(const char *pin, int pin_length)
-{
-	int i;
-
-	if (pin == NULL)
-		return 0;
-	for (i = 0; pin[i] != '\0'; i++)
-		if (!isdigit((unsigned char)pin[i]))
-			return 0;
-	return i == pin_length;
-}
-
 /* Find the active conference for pin; DB_NONE for a malformed or unknown PIN. */
 static int
 callback_find_conference(struct callback *callback, const char *pin,
     struct db_conference *conference)
 {
-	char today[CLOCK_DATE_SIZE];
-	int pin_length, rc;
-
-	if ((rc = db_setting(&callback->db, "pin_length", &pin_length)) != DB_OK)
-		return rc;
-	if (!pin_well_formed(pin, pin_length))
-		return DB_NONE;
-	if (clock_today(callback->config.timezone, callback->now, today) != 0) {
-		snprintf(callback->db.why, sizeof(callback->db.why), "cannot tell today's date");
-		return DB_FAULT;
-	}
-	return db_find_active_conference(&callback->db, pin, today, conference);
+	return db_find_conference_for_pin(&callback->db, pin, callback->config.timezone,
+	    callback->now, conference);
 }
 
 static int
@@ -97,24 +72,6 @@ callback_reject(struct callback *callback, const char *then)
 	return DB_OK;
 }
 
-/* Is the browser address behind identity locked out for guessing PINs? */
-static int
-callback_browser_locked_out(struct callback *callback, const char *address, int *locked)
-{
-	char since[CLOCK_TIME_SIZE];
-	int limit, window, count;
-
-	*locked = 0;
-	if (db_setting(&callback->db, "guess_limit", &limit) != DB_OK ||
-	    db_setting(&callback->db, "guess_window", &window) != DB_OK)
-		return DB_FAULT;
-	clock_format_utc(callback->now - window, -1, since);
-	if (db_guess_count(&callback->db, address, since, &count) != DB_OK)
-		return DB_FAULT;
-	*locked = count >= limit;
-	return DB_OK;
-}
-
 /*
  * A browser's callConference(pin): the destination is the PIN.  Wrong PINs
  * count against the address that fetched the browser's ticket, so the
@@ -126,7 +83,7 @@ answer_browser_ice(struct callback *callback)
 	struct sinch_event *event = &callback->event;
 	struct db_conference conference;
 	char address[64] = "";
-	int locked = 0, attempts, rc;
+	int retry_after = 0, attempts, rc;
 
 	if (event->to_type == NULL || strcasecmp(event->to_type, "conference") != 0) {
 		/* Our key must never place calls to numbers or users on the owner's bill. */
@@ -137,18 +94,21 @@ answer_browser_ice(struct callback *callback)
 	if (db_call_started(&callback->db, event->callid, "mxp", event->caller) != DB_OK)
 		return DB_FAULT;
 	if (event->caller != NULL &&
-	    (rc = db_ticket_address(&callback->db, event->caller, address, sizeof(address))) == DB_FAULT)
+	    db_ticket_address(&callback->db, event->caller, address, sizeof(address)) == DB_FAULT)
 		return DB_FAULT;
-	if (*address != '\0' && callback_browser_locked_out(callback, address, &locked) != DB_OK)
+	if (*address != '\0' &&
+	    db_guess_lockout(&callback->db, address, callback->now, &retry_after) != DB_OK)
 		return DB_FAULT;
-	rc = locked ? DB_NONE : callback_find_conference(callback, event->to_endpoint, &conference);
+	/* A locked-out address is refused even with the right PIN, as getticket does. */
+	rc = retry_after > 0 ? DB_NONE :
+	    callback_find_conference(callback, event->to_endpoint, &conference);
 	if (rc == DB_OK)
 		return callback_connect(callback, &conference, event->caller);
 	if (rc != DB_NONE)
 		return rc;
 	if (db_call_failed_attempt(&callback->db, event->callid, &attempts) != DB_OK)
 		return DB_FAULT;
-	if (*address != '\0' && !locked && db_guess_record(&callback->db, address) != DB_OK)
+	if (*address != '\0' && retry_after == 0 && db_guess_record(&callback->db, address) != DB_OK)
 		return DB_FAULT;
 	return callback_reject(callback, "hangup");
 }

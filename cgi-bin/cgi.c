@@ -121,6 +121,36 @@ cgi_request_read_body(struct cgi_request *request, FILE *in, size_t cap,
 	return 0;
 }
 
+/* Printable UTF-8 of 1 to max bytes: no control characters, no invalid bytes. */
+int
+cgi_text_ok(const char *text, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t length = strlen(text);
+	int follow;
+
+	if (length == 0 || length > max)
+		return 0;
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if (*p < 0x80)
+			continue;
+		if (*p >= 0xc2 && *p <= 0xdf)
+			follow = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			follow = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			follow = 3;
+		else
+			return 0;
+		for (; follow > 0; follow--)
+			if ((*++p & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
 int
 cgi_content_type_is(const struct cgi_request *request, const char *type)
 {

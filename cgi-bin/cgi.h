@@ -41,6 +41,9 @@ void	 cgi_request_free(struct cgi_request *);
 int	 cgi_request_read_body(struct cgi_request *, FILE *in, size_t cap,
 	    const char **why);
 
+/* 1 if text is 1 to max bytes of printable UTF-8: no control characters, no bad bytes. */
+int	 cgi_text_ok(const char *text, size_t max);
+
 /* 1 if the request's media type (parameters aside) is type, any case. */
 int	 cgi_content_type_is(const struct cgi_request *, const char *type);
 

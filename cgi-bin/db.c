@@ -1,11 +1,13 @@
 /* db.c: the pinconf database: open, check the schema version, the few queries. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "db.h"
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -54,8 +56,10 @@ static const struct {
 	    "SELECT address FROM ticket WHERE identity = ?1 ORDER BY created DESC, rowid DESC LIMIT 1" },
 	[STMT_GUESS_RECORD] = { "guess_record",
 	    "INSERT INTO pin_guess(address) VALUES (?1)" },
-	[STMT_GUESS_COUNT] = { "guess_count",
-	    "SELECT count(*) FROM pin_guess WHERE address = ?1 AND at >= ?2" },
+	/* The guess that, while inside the window, keeps the address locked. */
+	[STMT_GUESS_LOCKED_SINCE] = { "guess_locked_since",
+	    "SELECT at FROM pin_guess WHERE address = ?1 AND at >= ?2"
+	    " ORDER BY at DESC LIMIT 1 OFFSET ?3" },
 	[STMT_DIAL_IN_LIST] = { "dial_in_list",
 	    "SELECT label, number FROM dial_in ORDER BY label, number" },
 };
@@ -255,13 +259,34 @@ db_setting(struct db *db, const char *name, int *value)
 	return rc;
 }
 
-int
-db_find_active_conference(struct db *db, const char *pin, const char *today,
-    struct db_conference *conference)
+/* A PIN is exactly pin_length digits; anything else matches nothing. */
+static int
+pin_well_formed(const char *pin, int pin_length)
 {
-	sqlite3_stmt *stmt;
-	int rc;
+	int i;
 
+	for (i = 0; pin[i] != '\0'; i++)
+		if (!isdigit((unsigned char)pin[i]))
+			return 0;
+	return i == pin_length;
+}
+
+int
+db_find_conference_for_pin(struct db *db, const char *pin, const char *zone,
+    time_t now, struct db_conference *conference)
+{
+	char today[CLOCK_DATE_SIZE];
+	sqlite3_stmt *stmt;
+	int pin_length, rc;
+
+	if ((rc = db_setting(db, "pin_length", &pin_length)) != DB_OK)
+		return rc;
+	if (pin == NULL || !pin_well_formed(pin, pin_length))
+		return DB_NONE;
+	if (clock_today(zone, now, today) != 0) {
+		snprintf(db->why, sizeof(db->why), "cannot tell today's date in %s", zone);
+		return DB_FAULT;
+	}
 	if ((stmt = db_prepare(db, STMT_FIND_ACTIVE_CONFERENCE)) == NULL)
 		return DB_FAULT;
 	db_bind_text(stmt, 1, pin);
@@ -376,14 +401,33 @@ db_guess_record(struct db *db, const char *address)
 }
 
 int
-db_guess_count(struct db *db, const char *address, const char *since, int *count)
+db_guess_lockout(struct db *db, const char *address, time_t now, int *retry_after)
 {
-	long long number = 0;
-	int rc;
+	char since[CLOCK_TIME_SIZE], at[CLOCK_TIME_SIZE];
+	sqlite3_stmt *stmt;
+	time_t locked_since;
+	int limit, window, rc;
 
-	rc = db_query_integer(db, STMT_GUESS_COUNT, address, since, &number);
-	*count = (int)number;
-	return rc == DB_NONE ? DB_OK : rc;
+	*retry_after = 0;
+	if (db_setting(db, "guess_limit", &limit) != DB_OK ||
+	    db_setting(db, "guess_window", &window) != DB_OK)
+		return DB_FAULT;
+	clock_format_utc(now - window, -1, since);
+	if ((stmt = db_prepare(db, STMT_GUESS_LOCKED_SINCE)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, address);
+	db_bind_text(stmt, 2, since);
+	sqlite3_bind_int(stmt, 3, limit - 1);
+	if ((rc = db_step(db, STMT_GUESS_LOCKED_SINCE)) == SQLITE_ROW) {
+		db_column_copy(stmt, 0, at, sizeof(at));
+		if (clock_parse_utc(at, &locked_since) != 0)
+			locked_since = now;
+		*retry_after = (int)(locked_since + window - now);
+		if (*retry_after < 1)
+			*retry_after = 1;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : DB_FAULT;
 }
 
 int

@@ -3,6 +3,7 @@
 #define PINCONF_DB_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -31,7 +32,7 @@ enum db_stmt {
 	STMT_TICKET_ISSUED,
 	STMT_TICKET_ADDRESS,
 	STMT_GUESS_RECORD,
-	STMT_GUESS_COUNT,
+	STMT_GUESS_LOCKED_SINCE,
 	STMT_DIAL_IN_LIST,
 	STMT__MAX
 };
@@ -63,9 +64,12 @@ void	 db_rollback(struct db *);
 /* A value from table setting (pin_length, guess_limit, guess_window). */
 int	 db_setting(struct db *, const char *name, int *value);
 
-/* The conference with this PIN that is active on today ('YYYY-MM-DD'). */
-int	 db_find_active_conference(struct db *, const char *pin, const char *today,
-	    struct db_conference *);
+/*
+ * The conference with this PIN that is active today in time zone, at now.
+ * DB_NONE for an unknown PIN, and for one that is not pin_length digits.
+ */
+int	 db_find_conference_for_pin(struct db *, const char *pin, const char *zone,
+	    time_t now, struct db_conference *);
 
 /* ICE: remember the call, its origin ("pstn"/"mxp") and caller. */
 int	 db_call_started(struct db *, const char *callid, const char *origin,
@@ -86,8 +90,11 @@ int	 db_ticket_issued(struct db *, const char *identity, const char *address);
 /* The address that last got a ticket for identity; DB_NONE if none. */
 int	 db_ticket_address(struct db *, const char *identity, char *address, size_t size);
 int	 db_guess_record(struct db *, const char *address);
-/* Failed guesses by address since the ISO 8601 time since. */
-int	 db_guess_count(struct db *, const char *address, const char *since, int *count);
+/*
+ * Has address made guess_limit failed guesses within guess_window of now?
+ * *retry_after: 0 if not, else the seconds until it may guess again.
+ */
+int	 db_guess_lockout(struct db *, const char *address, time_t now, int *retry_after);
 
 /* Dial-in numbers, one callback call per row, in label order. */
 int	 db_dial_in_each(struct db *, void (*each)(void *, const char *label,

@@ -26,36 +26,6 @@ static const struct {
 	{ "notify", SINCH_NOTIFY },
 };
 
-/* Printable UTF-8 of 1 to max bytes: no control characters, no invalid bytes. */
-static int
-sinch_text_ok(const char *text, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t length = strlen(text);
-	int follow;
-
-	if (length == 0 || length > max)
-		return 0;
-	for (; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-		if (*p < 0x80)
-			continue;
-		if (*p >= 0xc2 && *p <= 0xdf)
-			follow = 1;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			follow = 2;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			follow = 3;
-		else
-			return 0;
-		for (; follow > 0; follow--)
-			if ((*++p & 0xc0) != 0x80)
-				return 0;
-	}
-	return 1;
-}
-
 static int
 sinch_callid_ok(const char *callid)
 {
@@ -93,7 +63,7 @@ sinch_string(struct sinch_event *event, const cJSON *object, const char *name,
 	/* An empty optional string (a withheld cli) counts as absent. */
 	if (item->valuestring[0] == '\0' && !required)
 		return 0;
-	if (!sinch_text_ok(item->valuestring, max)) {
+	if (!cgi_text_ok(item->valuestring, max)) {
 		snprintf(event->why, sizeof(event->why),
 		    "field %s must be printable text of 1 to %zu bytes", name, max);
 		return -1;
