@@ -153,6 +153,10 @@ db_check_version(struct db *db)
 	if (version == 0)
 		snprintf(db->why, sizeof(db->why), "database %s: not a pinconf database"
 		    " (create it with: sqlite3 %s < schema.sql)", db->path, db->path);
+	else if (version > DB_SCHEMA_VERSION)
+		snprintf(db->why, sizeof(db->why), "database %s: schema version %d is newer than"
+		    " this pinconf (%d): install the pinconf that matches it", db->path, version,
+		    DB_SCHEMA_VERSION);
 	else
 		snprintf(db->why, sizeof(db->why), "database %s: schema version %d, this pinconf"
 		    " knows %d: run pinconf-upgrade %s", db->path, version,

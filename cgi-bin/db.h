@@ -7,8 +7,6 @@
 
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION	1
-
 enum db_result {
 	DB_OK = 0,
 	DB_NONE = 1,		/* the query found nothing */
