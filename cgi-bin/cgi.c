@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,18 +71,21 @@ cgi_request_free(struct cgi_request *request)
 	request->path = request->body = NULL;
 }
 
-/* CONTENT_LENGTH as a number, digits only; -1 if malformed. */
+/* CONTENT_LENGTH as a number, digits only; -1 if malformed, LLONG_MAX if huge. */
 static long long
 parse_content_length(const char *text)
 {
 	long long value = 0;
 
-	if (text == NULL || *text == '\0' || strlen(text) > 18)
+	if (text == NULL || *text == '\0')
 		return -1;
 	for (; *text != '\0'; text++) {
 		if (!isdigit((unsigned char)*text))
 			return -1;
-		value = value * 10 + (*text - '0');
+		if (value > (LLONG_MAX - 9) / 10)
+			value = LLONG_MAX;
+		else
+			value = value * 10 + (*text - '0');
 	}
 	return value;
 }

@@ -207,6 +207,19 @@ valid_timezone(const char *zone)
 }
 
 static int
+valid_locale(const char *locale)
+{
+	size_t length = strlen(locale);
+
+	if (length < 2 || length > 16)
+		return 0;
+	for (; *locale != '\0'; locale++)
+		if (!isalnum((unsigned char)*locale) && *locale != '-')
+			return 0;
+	return 1;
+}
+
+static int
 valid_application_key(const char *key)
 {
 	size_t length = strlen(key);
@@ -241,6 +254,15 @@ config_check(struct config *config, const unsigned char *seen, char *why, size_t
 	}
 	if (*config->database == '\0') {
 		snprintf(why, why_size, "database is empty");
+		return -1;
+	}
+	/* The prompt goes inside Sinch's #tts[...] syntax, where these end it. */
+	if (strpbrk(config->prompt_pin, "[];") != NULL) {
+		snprintf(why, why_size, "prompt_pin must not contain [ ] or ;");
+		return -1;
+	}
+	if (!valid_locale(config->locale)) {
+		snprintf(why, why_size, "locale must look like en-US");
 		return -1;
 	}
 	if (!valid_timezone(config->timezone)) {
