@@ -174,6 +174,9 @@ answer_dice(struct callback *callback)
 	    callback->event.result, callback->event.duration) != DB_OK)
 		return DB_FAULT;
 	/* Pruning rides along in small batches, so no cron job is needed. */
+	if (db_prune_tickets_and_guesses(&callback->db, callback->now,
+	    callback->config.ticket_expires) != DB_OK)
+		return DB_FAULT;
 	if (callback->config.retention_days > 0) {
 		clock_format_utc(callback->now - (time_t)callback->config.retention_days * 86400,
 		    -1, cutoff);

@@ -54,8 +54,6 @@ static const struct config_key config_keys[] = {
 	INTEGER(busy_timeout, "3000", 0, 4500),
 	INTEGER(ticket_expires, "3600", 60, 86400),
 	STRING(sinch_js_url, "https://cdn.sinch.com/latest/sinch.min.js"),
-	INTEGER(guess_limit, "10", 1, 1000),
-	INTEGER(guess_window, "900", 1, 86400),
 	INTEGER(retention_days, "0", 0, 36500),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -24,8 +24,6 @@ struct config {
 	int		 busy_timeout;		/* milliseconds to wait for a lock */
 	int		 ticket_expires;	/* seconds */
 	char		*sinch_js_url;
-	int		 guess_limit;
-	int		 guess_window;		/* seconds */
 	int		 retention_days;	/* 0 keeps call records forever */
 };
 

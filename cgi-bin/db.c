@@ -52,6 +52,12 @@ static const struct {
 	    " (SELECT callid FROM call WHERE started < ?1 ORDER BY started LIMIT 50)" },
 	[STMT_TICKET_ISSUED] = { "ticket_issued",
 	    "INSERT INTO ticket(identity, address) VALUES (?1, ?2)" },
+	[STMT_TICKET_PRUNE] = { "ticket_prune",
+	    "DELETE FROM ticket WHERE rowid IN"
+	    " (SELECT rowid FROM ticket WHERE created < ?1 ORDER BY created LIMIT 50)" },
+	[STMT_GUESS_PRUNE] = { "guess_prune",
+	    "DELETE FROM pin_guess WHERE rowid IN"
+	    " (SELECT rowid FROM pin_guess WHERE at < ?1 ORDER BY at LIMIT 50)" },
 	[STMT_TICKET_ADDRESS] = { "ticket_address",
 	    "SELECT address FROM ticket WHERE identity = ?1 ORDER BY created DESC, rowid DESC LIMIT 1" },
 	[STMT_GUESS_RECORD] = { "guess_record",
@@ -375,6 +381,22 @@ int
 db_prune_calls(struct db *db, const char *cutoff)
 {
 	return db_exec(db, STMT_CALL_PRUNE, cutoff, NULL, NULL);
+}
+
+int
+db_prune_tickets_and_guesses(struct db *db, time_t now, int ticket_lifetime)
+{
+	char cutoff[CLOCK_TIME_SIZE];
+	int window;
+
+	/* A ticket maps a browser to its address only while the SDK may use it. */
+	clock_format_utc(now - ticket_lifetime, -1, cutoff);
+	if (db_exec(db, STMT_TICKET_PRUNE, cutoff, NULL, NULL) != DB_OK)
+		return DB_FAULT;
+	if (db_setting(db, "guess_window", &window) != DB_OK)
+		return DB_FAULT;
+	clock_format_utc(now - window, -1, cutoff);
+	return db_exec(db, STMT_GUESS_PRUNE, cutoff, NULL, NULL);
 }
 
 int

@@ -28,6 +28,8 @@ enum db_stmt {
 	STMT_CALL_ENDED,
 	STMT_CALL_PRUNE,
 	STMT_TICKET_ISSUED,
+	STMT_TICKET_PRUNE,
+	STMT_GUESS_PRUNE,
 	STMT_TICKET_ADDRESS,
 	STMT_GUESS_RECORD,
 	STMT_GUESS_LOCKED_SINCE,
@@ -82,6 +84,8 @@ int	 db_call_ended(struct db *, const char *callid, const char *reason,
 	    const char *result, long long duration);
 /* Delete a bounded batch of calls that started before cutoff (ISO 8601). */
 int	 db_prune_calls(struct db *, const char *cutoff);
+/* Delete a bounded batch of tickets and guesses that can no longer matter at now. */
+int	 db_prune_tickets_and_guesses(struct db *, time_t now, int ticket_lifetime);
 
 /* getticket: remember which address asked for a ticket for identity. */
 int	 db_ticket_issued(struct db *, const char *identity, const char *address);

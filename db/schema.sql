@@ -12,20 +12,22 @@ PRAGMA journal_mode = WAL;	-- readers never wait for writers; kept in the file
 BEGIN;
 
 -- Settings of the database itself, read by its guards and by the CGIs.
---   pin_length     digits in a PIN, 4 to 8 (existing PINs keep their length)
+--   pin_length     digits in a PIN, 4 to 8; callers are asked for this many, so
+--                  give conferences that are not over new PINs when changing it
 --   guess_limit    failed PIN guesses a browser address may make ...
 --   guess_window   ... in this many seconds before it is locked out
 CREATE TABLE setting (
-	name	TEXT PRIMARY KEY CHECK (name IN ('pin_length', 'guess_limit', 'guess_window')),
-	value	INTEGER NOT NULL CHECK (typeof(value) = 'integer' AND value > 0)
+	name	TEXT PRIMARY KEY
+		CONSTRAINT "setting name must be pin_length, guess_limit or guess_window"
+		CHECK (name IN ('pin_length', 'guess_limit', 'guess_window')),
+	value	INTEGER NOT NULL,
+	-- Named constraints are the admin's error messages; the first that fails is shown.
+	CONSTRAINT "pin_length must be a whole number from 4 to 8"
+		CHECK (name <> 'pin_length' OR (typeof(value) = 'integer' AND value BETWEEN 4 AND 8)),
+	CONSTRAINT "setting value must be a whole number above 0"
+		CHECK (typeof(value) = 'integer' AND value > 0)
 ) WITHOUT ROWID;
 INSERT INTO setting(name, value) VALUES ('pin_length', 4), ('guess_limit', 10), ('guess_window', 900);
-
-CREATE TRIGGER setting_checks_pin_length
-BEFORE UPDATE ON setting WHEN NEW.name = 'pin_length' AND NEW.value NOT BETWEEN 4 AND 8
-BEGIN
-	SELECT RAISE(ABORT, 'pin_length must be a whole number from 4 to 8');
-END;
 
 CREATE TRIGGER setting_is_never_deleted
 BEFORE DELETE ON setting
@@ -39,14 +41,21 @@ END;
 -- forever.  Deleting a conference keeps its calls, with its name, in call.
 CREATE TABLE conference (
 	id		INTEGER PRIMARY KEY AUTOINCREMENT,	-- never reused
-	name		TEXT NOT NULL CHECK (length(trim(name)) BETWEEN 1 AND 200),
+	name		TEXT NOT NULL
+			CONSTRAINT "name must be 1 to 200 characters"
+			CHECK (length(trim(name)) BETWEEN 1 AND 200),
 	pin		TEXT,					-- digits, see setting pin_length
+	-- date(d, '+0 days') normalises 2026-02-30 to 2026-03-02, so it catches impossible days.
 	starts_on	TEXT NOT NULL DEFAULT (date('now'))
-			CHECK (date(starts_on) IS starts_on),
-	ends_on		TEXT CHECK (ends_on IS NULL OR date(ends_on) IS ends_on),
+			CONSTRAINT "starts_on must be a date YYYY-MM-DD"
+			CHECK (date(starts_on, '+0 days') IS starts_on),
+	ends_on		TEXT
+			CONSTRAINT "ends_on must be a date YYYY-MM-DD, or NULL for ever"
+			CHECK (ends_on IS NULL OR date(ends_on, '+0 days') IS ends_on),
 	sinch_id	TEXT NOT NULL UNIQUE			-- conferenceId given to Sinch
 			DEFAULT ('pinconf-' || lower(hex(randomblob(8)))),
 	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	CONSTRAINT "ends_on must not be before starts_on"
 	CHECK (ends_on IS NULL OR starts_on <= ends_on)
 );
 CREATE INDEX conference_by_pin ON conference(pin);
@@ -54,8 +63,11 @@ CREATE INDEX conference_by_pin ON conference(pin);
 -- Dial-in numbers the join page lists.
 CREATE TABLE dial_in (
 	id	INTEGER PRIMARY KEY,
-	label	TEXT NOT NULL CHECK (length(trim(label)) BETWEEN 1 AND 100),	-- e.g. 'Sweden'
-	number	TEXT NOT NULL UNIQUE						-- E.164: '+46...'
+	label	TEXT NOT NULL					-- e.g. 'Sweden'
+		CONSTRAINT "label must be 1 to 100 characters"
+		CHECK (length(trim(label)) BETWEEN 1 AND 100),
+	number	TEXT NOT NULL UNIQUE				-- E.164: '+46...'
+		CONSTRAINT "number must be E.164: + then 7 to 15 digits, no spaces, not +0"
 		CHECK (number GLOB '+[1-9]*' AND number NOT GLOB '+*[^0-9]*'
 			AND length(number) BETWEEN 8 AND 16)
 );
@@ -63,7 +75,9 @@ CREATE TABLE dial_in (
 -- One row a call, keyed by Sinch's callid: written by ICE, PIE and DiCE.
 CREATE TABLE call (
 	callid		TEXT PRIMARY KEY,
-	origin		TEXT CHECK (origin IN ('pstn', 'mxp')),	-- phone or browser; NULL: no ICE seen
+	origin		TEXT					-- phone or browser; NULL: no ICE seen
+			CONSTRAINT "origin must be pstn or mxp"
+			CHECK (origin IN ('pstn', 'mxp')),
 	caller		TEXT,			-- phone number, or the browser user's name
 	pin_attempts	INTEGER NOT NULL DEFAULT 0,	-- wrong or missing PINs entered
 	conference_id	INTEGER,		-- the conference joined, NULL if none
@@ -115,9 +129,10 @@ END;
 CREATE TRIGGER conference_checks_pin_update
 BEFORE UPDATE OF pin, starts_on, ends_on ON conference WHEN NEW.pin IS NOT NULL
 BEGIN
+	-- Only a new PIN must have today's pin_length: old ones may still change dates.
 	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
-	WHERE NEW.pin GLOB '*[^0-9]*'
-	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length');
+	WHERE NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
 	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by conference '
 		|| other.id || ' (' || other.name || ') on overlapping dates; choose another PIN')
 	FROM conference AS other
@@ -127,18 +142,20 @@ BEGIN
 END;
 
 -- A free PIN for each conference that has none: 64 random tries, then every
--- PIN in order, so the last free PIN is still found when nearly all are taken.
+-- PIN in turn from a random start, so the last free PIN is still found when
+-- nearly all are taken, and is still hard to predict.
 CREATE VIEW conference_free_pin AS
 SELECT conference.id AS conference_id, (
 	WITH RECURSIVE
-	space(digits, size) AS (
-		SELECT value, CAST(substr('1000000000', 1, value + 1) AS INTEGER)
+	space(digits, size, start) AS MATERIALIZED (
+		SELECT value, CAST(substr('1000000000', 1, value + 1) AS INTEGER),
+			abs(random() % CAST(substr('1000000000', 1, value + 1) AS INTEGER))
 		FROM setting WHERE name = 'pin_length'),
 	candidate(n, pin) AS (
 		SELECT 0, NULL
 		UNION ALL
 		SELECT n + 1, printf('%0*d', digits,
-			CASE WHEN n < 64 THEN abs(random() % size) ELSE n - 64 END)
+			CASE WHEN n < 64 THEN abs(random() % size) ELSE (start + n - 64) % size END)
 		FROM candidate, space WHERE n < size + 64)
 	SELECT candidate.pin FROM candidate
 	WHERE candidate.pin IS NOT NULL AND NOT EXISTS (
@@ -201,7 +218,10 @@ ORDER BY call.started DESC;
 -- DELETE FROM pin_guess WHERE address = '...';
 CREATE VIEW locked_out AS
 SELECT pin_guess.address, count(*) AS guesses, max(pin_guess.at) AS last_guess,
-	strftime('%Y-%m-%dT%H:%M:%SZ', max(pin_guess.at),
+	strftime('%Y-%m-%dT%H:%M:%SZ', (
+		SELECT older.at FROM pin_guess AS older WHERE older.address = pin_guess.address
+		ORDER BY older.at DESC
+		LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
 		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds') AS until
 FROM pin_guess
 WHERE pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',

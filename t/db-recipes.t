@@ -1,1 +1,496 @@
-print("1..0 # SKIP not written yet")
+#!/usr/bin/env python3
+# db-recipes.t: every SQL recipe in EXAMPLES of pinconf-db(5) runs, in order,
+# on one scratch database made from db/schema.sql, and does what it says.
+#
+# The manual marks each SQL block with a first line '.\" recipe: NAME' (a roff
+# comment, so readers do not see it); blocks whose first line starts with
+# "$ " are shell commands and are skipped.  RECIPES below knows every name:
+# a recipe that is removed, renamed, reordered, added without a name, or
+# changed so that it no longer does its job fails this test.
+
+import datetime
+import os
+import random
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get('PINCONF_SRCDIR') or os.path.join(HERE, '..')
+MANUAL = os.path.join(SRCDIR, 'man', 'pinconf-db.5')
+SCHEMA = os.path.join(SRCDIR, 'db', 'schema.sql')
+SCRATCH = os.path.join('t', 'tmp', 'db-recipes')
+
+PIN4 = re.compile(r'^[0-9]{4}$')
+PIN6 = re.compile(r'^[0-9]{6}$')
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Tap:
+    def __init__(self):
+        self.count = 0
+        self.failed = 0
+
+    def ok(self, passed, name, diagnostics=()):
+        self.count += 1
+        print('%sok %d - %s' % ('' if passed else 'not ', self.count, name))
+        if not passed:
+            self.failed += 1
+            for line in diagnostics:
+                for part in str(line).splitlines() or ['']:
+                    print('#   ' + part)
+        sys.stdout.flush()
+
+    def skip(self, name, reason):
+        self.count += 1
+        print('ok %d - %s # SKIP %s' % (self.count, name, reason))
+
+    def done(self):
+        print('1..%d' % self.count)
+        return 1 if self.failed else 0
+
+
+# --- reading the manual ---------------------------------------------------
+
+ROFF_ESCAPES = {'\\e': '\\', '\\&': '', '\\(aq': "'", '\\(dq': '"', '\\-': '-'}
+
+
+def unescape(line):
+    """The text a reader sees for one line of a literal block."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] != '\\':
+            out.append(line[i])
+            i += 1
+            continue
+        for escape, text in ROFF_ESCAPES.items():
+            if line.startswith(escape, i):
+                out.append(text)
+                i += len(escape)
+                break
+        else:
+            raise ValueError('unknown roff escape in %r' % line)
+    return ''.join(out)
+
+
+def examples_section(text):
+    match = re.search(r'^\.Sh EXAMPLES\n(.*?)(?=^\.Sh |\Z)', text, re.M | re.S)
+    return match.group(1) if match else None
+
+
+def read_blocks(section):
+    """[(name, sql, first line)] for each literal block.
+
+    name is '$' for a shell block and None for an untagged one; sql is None for both.
+    """
+    blocks = []
+    for body in re.findall(r'^\.Bd -literal[^\n]*\n(.*?)^\.Ed$', section, re.M | re.S):
+        lines = body.rstrip('\n').split('\n')
+        first = lines[0] if lines else ''
+        if first.startswith('$ '):
+            blocks.append(('$', None, first))
+            continue
+        match = re.match(r'^\.\\" recipe: ([a-z0-9-]+)\s*$', first)
+        if match is None:
+            blocks.append((None, None, first))
+            continue
+        sql = []
+        for line in lines[1:]:
+            if line.startswith('.\\"'):
+                continue
+            if line.startswith('.') or line.startswith("'"):
+                raise ValueError('recipe %s: roff request inside the block: %r'
+                                 % (match.group(1), line))
+            sql.append(unescape(line))
+        blocks.append((match.group(1), '\n'.join(sql) + '\n', first))
+    return blocks
+
+
+# --- running SQL as the shell would -----------------------------------------
+
+def statements(sql):
+    """Split a recipe into complete statements, as sqlite3(1) does."""
+    result, start = [], 0
+    for i, c in enumerate(sql):
+        if c == ';' and sqlite3.complete_statement(sql[start:i + 1]):
+            result.append(sql[start:i + 1].strip())
+            start = i + 1
+    rest = sql[start:].strip()
+    rest_without_comments = '\n'.join(l for l in rest.split('\n') if not l.strip().startswith('--'))
+    if rest_without_comments.strip():
+        raise ValueError('statement without a closing semicolon: %r' % rest)
+    return result
+
+
+class Output:
+    """What the last statement that returned columns printed."""
+    def __init__(self):
+        self.columns, self.rows = [], []
+
+    def dicts(self):
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+def run_recipe(db, sql):
+    output = Output()
+    for statement in statements(sql):
+        cursor = db.execute(statement)
+        rows = cursor.fetchall()
+        if cursor.description is not None:
+            output.columns = [d[0] for d in cursor.description]
+            output.rows = rows
+    return output
+
+
+def try_shell_line(line):
+    """Run a '$ sudo -u USER sqlite3 OPTIONS DATABASE' line on the scratch database."""
+    words = shlex.split(line[2:])
+    if words[:1] == ['sudo']:
+        words = words[3:] if words[1:2] == ['-u'] else words[1:]
+    if words[:1] != ['sqlite3'] or len(words) < 2:
+        return False, ['not a sqlite3 command: %r' % line]
+    program = os.environ.get('SQLITE3') or shutil.which('sqlite3')
+    if not program:
+        return None, ['sqlite3 is not installed']
+    command = [program] + words[1:-1] + [os.path.join(SCRATCH, 'pinconf.db'),
+                                         'SELECT count(*) FROM setting;']
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    passed = result.returncode == 0 and result.stderr == '' and '3' in result.stdout
+    return passed, ['%r exited %d' % (command, result.returncode), result.stdout, result.stderr]
+
+
+# --- the scratch database ---------------------------------------------------
+
+def open_scratch():
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+    os.makedirs(SCRATCH)
+    db = sqlite3.connect(os.path.join(SCRATCH, 'pinconf.db'), isolation_level=None)
+    with open(SCHEMA) as schema:
+        db.executescript(schema.read())
+    # Assigned PINs come from random(); a seeded one keeps the recipes' own
+    # PINs (4711, 2580, 8642) from ever clashing with them by chance.
+    generator = random.Random(20261124)
+    db.create_function('random', 0, lambda: generator.randint(-2**63, 2**63 - 1))
+    return db
+
+
+def one(db, sql, *parameters):
+    row = db.execute(sql, parameters).fetchone()
+    return row[0] if row is not None and len(row) == 1 else row
+
+
+def today():
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
+def utc(minutes_ago):
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes_ago)
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def conference(db, name):
+    row = db.execute('SELECT id, pin, starts_on, ends_on FROM conference WHERE name = ?',
+                     (name,)).fetchall()
+    expect(len(row) == 1, 'expected one conference named %r, found %d' % (name, len(row)))
+    return dict(zip(('id', 'pin', 'starts_on', 'ends_on'), row[0]))
+
+
+def seed(db):
+    """Calls, guesses and tickets for the reading recipes to show."""
+    weekly = conference(db, 'Weekly sync')['id']
+    board = conference(db, 'Board meeting')['id']
+    calls = [
+        # callid, origin, caller, attempts, conference id, name, started, joined, ended, reason, duration
+        ('c-live-1', 'pstn', '+46701111111', 0, weekly, 'Weekly sync', utc(10), utc(9), None, None, None),
+        ('c-live-2', 'mxp', 'Alice', 0, weekly, 'Weekly sync', utc(5), utc(5), None, None, None),
+        ('c-day-1', 'pstn', '+46702222222', 1, weekly, 'Weekly sync', '2026-11-23T09:00:00Z',
+         '2026-11-23T09:00:20Z', '2026-11-23T09:30:00Z', 'CALLERHANGUP', 1780),
+        ('c-day-2', 'pstn', '+14155550100', 0, board, 'Board meeting', '2026-11-23T15:00:00Z',
+         '2026-11-23T15:00:15Z', '2026-11-23T15:10:15Z', 'CALLEEHANGUP', 600),
+        ('c-day-3', 'pstn', '+46703333333', 3, None, None, '2026-11-23T23:59:59Z',
+         None, '2026-11-24T00:01:00Z', 'MANAGERHANGUP', 61),
+        ('c-day-next', 'pstn', '+46704444444', 0, None, None, '2026-11-24T00:00:00Z',
+         None, '2026-11-24T00:00:40Z', 'CALLERHANGUP', 40),
+        ('c-mxp-bad', 'mxp', 'Mallory', 1, None, None, utc(2), None, utc(2), 'MANAGERHANGUP', 0),
+        ('c-old-1', 'pstn', '+46705555555', 0, None, 'Retro', '2025-06-01T08:00:00Z',
+         '2025-06-01T08:00:10Z', '2025-06-01T08:30:00Z', 'CALLERHANGUP', 1790),
+        ('c-old-2', 'pstn', '+46706666666', 0, None, 'Retro', '2025-12-31T23:59:59Z',
+         None, '2026-01-01T00:00:30Z', 'TIMEOUT', 0),
+        ('c-new-year', 'pstn', '+46707777777', 0, None, 'Retro', '2026-01-01T00:00:00Z',
+         None, '2026-01-01T00:00:30Z', 'TIMEOUT', 0),
+    ]
+    db.executemany('INSERT INTO call(callid, origin, caller, pin_attempts, conference_id,'
+                   ' conference_name, started, joined, ended, end_reason, duration)'
+                   ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', calls)
+    guesses = [('203.0.113.7', utc(minute)) for minute in range(1, 11)]
+    guesses += [('198.51.100.4', utc(1))] * 3
+    guesses += [('192.0.2.1', '2025-03-01T12:00:%02dZ' % second) for second in range(12)]
+    db.executemany('INSERT INTO pin_guess(address, at) VALUES (?, ?)', guesses)
+    db.executemany('INSERT INTO ticket(identity, address, created) VALUES (?, ?, ?)',
+                   [('Alice', '203.0.113.7', utc(6)), ('Bob', '192.0.2.1', '2025-03-01T11:59:00Z')])
+    # A conference that is over, for pin-length to leave alone.
+    db.execute("INSERT INTO conference(name, pin, starts_on, ends_on)"
+               " VALUES ('Autumn kickoff', '1357', '2025-09-01', '2025-09-30')")
+
+
+# --- what each recipe must do -----------------------------------------------
+
+def check_create_with_pin(db, out):
+    row = conference(db, 'Weekly sync')
+    expect((row['pin'], row['starts_on'], row['ends_on']) == ('4711', '2026-11-02', '2026-12-31'),
+           'Weekly sync is %r' % row)
+
+
+def check_create_forever(db, out):
+    row = conference(db, 'Help desk')
+    expect((row['pin'], row['starts_on'], row['ends_on']) == ('2580', today(), None),
+           'Help desk is %r, want PIN 2580 from %s with no end' % (row, today()))
+
+
+def check_create_random_pin(db, out):
+    row = conference(db, 'Project Kestrel')
+    expect(row['pin'] is not None and PIN4.match(row['pin']), 'assigned PIN %r' % row['pin'])
+    expect(out.dicts() == [{'id': row['id'], 'name': 'Project Kestrel', 'pin': row['pin']}],
+           'the SELECT showed %r, not the new conference and its PIN' % out.dicts())
+    expect(row['pin'] not in ('4711', '2580'), 'PIN %s clashes' % row['pin'])
+
+
+def check_create_date_range(db, out):
+    row = conference(db, 'Board meeting')
+    expect((row['starts_on'], row['ends_on']) == ('2026-12-07', '2026-12-11'), 'dates %r' % row)
+    expect(row['pin'] is not None and PIN4.match(row['pin']), 'assigned PIN %r' % row['pin'])
+    expect(out.dicts() == [{'id': row['id'], 'name': 'Board meeting', 'pin': row['pin']}],
+           'the SELECT showed %r' % out.dicts())
+
+
+def check_change_pin(db, out):
+    expect(conference(db, 'Weekly sync')['pin'] == '8642', 'PIN is not 8642')
+
+
+def check_new_random_pin(db, out):
+    pin = conference(db, 'Help desk')['pin']
+    expect(pin is not None and PIN4.match(pin) and pin != '2580', 'new PIN %r' % pin)
+    expect(out.rows == [('Help desk', pin)], 'the SELECT showed %r' % out.rows)
+
+
+def check_extend(db, out):
+    row = conference(db, 'Weekly sync')
+    expect((row['pin'], row['ends_on']) == ('8642', '2027-06-30'), 'Weekly sync is %r' % row)
+
+
+def check_end_today(db, out):
+    row = conference(db, 'Project Kestrel')
+    expect(row['ends_on'] == today(), 'ends_on %r, want %s' % (row['ends_on'], today()))
+
+
+def check_forever(db, out):
+    expect(conference(db, 'Weekly sync')['ends_on'] is None, 'Weekly sync still ends')
+
+
+def check_delete(db, out):
+    expect(one(db, "SELECT count(*) FROM conference WHERE name = 'Board meeting'") == 0,
+           'Board meeting is still there')
+    kept = db.execute("SELECT callid FROM call_log WHERE conference = 'Board meeting'").fetchall()
+    expect(kept == [('c-day-2',)], 'its call log is %r, want c-day-2 kept' % kept)
+
+
+def check_list_active(db, out):
+    now = today()
+    want = sorted(name for name, starts_on, ends_on in
+                  db.execute('SELECT name, starts_on, ends_on FROM conference')
+                  if starts_on <= now and (ends_on is None or ends_on >= now))
+    got = out.dicts()
+    expect([row['name'] for row in got] == want, 'listed %r, want %r' % (got, want))
+    expect('Help desk' in want, 'Help desk is not active')
+    counts = {row['name']: row['participants'] for row in got}
+    if 'Weekly sync' in counts:     # unless the clock is before its start
+        expect(counts['Weekly sync'] == 2, 'Weekly sync has %r participants, want 2'
+               % counts['Weekly sync'])
+
+
+def check_participants_now(db, out):
+    got = sorted(out.rows)
+    want = [('+46701111111', 'phone', utc(9)), ('Alice', 'browser', utc(5))]
+    expect([row[:2] for row in got] == [row[:2] for row in want], 'showed %r' % got)
+
+
+def check_call_log_day(db, out):
+    got = [(row['started'], row['caller']) for row in out.dicts()]
+    want = [('2026-11-23T23:59:59Z', '+46703333333'), ('2026-11-23T15:00:00Z', '+14155550100'),
+            ('2026-11-23T09:00:00Z', '+46702222222')]
+    expect(got == want, 'showed %r, want %r newest first' % (got, want))
+
+
+def check_call_log_conference(db, out):
+    got = [row['caller'] for row in out.dicts()]
+    expect(got == ['Alice', '+46701111111', '+46702222222'], 'showed %r' % got)
+
+
+def check_failed_pins_calls(db, out):
+    got = sorted((row['caller'], row['pin_attempts']) for row in out.dicts())
+    want = [('+46702222222', 1), ('+46703333333', 3), ('Mallory', 1)]
+    expect(got == want, 'showed %r, want %r' % (got, want))
+
+
+def check_failed_pins_addresses(db, out):
+    got = [(row['address'], row['guesses']) for row in out.dicts()]
+    want = [('192.0.2.1', 12), ('203.0.113.7', 10), ('198.51.100.4', 3)]
+    expect(got == want, 'showed %r, want %r' % (got, want))
+
+
+def check_locked_out(db, out):
+    got = [(row['address'], row['guesses']) for row in out.dicts()]
+    expect(got == [('203.0.113.7', 10)], 'showed %r, want only 203.0.113.7 with 10' % got)
+
+
+def check_lift_lockout(db, out):
+    expect(one(db, 'SELECT count(*) FROM locked_out') == 0, 'still locked out')
+    expect(one(db, "SELECT count(*) FROM pin_guess WHERE address = '203.0.113.7'") == 0,
+           'guesses of 203.0.113.7 remain')
+    expect(one(db, 'SELECT count(*) FROM pin_guess') == 15, "other addresses' guesses went too")
+
+
+def check_dial_in_add(db, out):
+    got = db.execute('SELECT label, number FROM dial_in ORDER BY number').fetchall()
+    expect(got == [('United States', '+14158544909'), ('Sweden', '+46850512345')], 'dial_in %r' % got)
+
+
+def check_dial_in_list(db, out):
+    expect(out.rows == [('Sweden', '+46850512345'), ('United States', '+14158544909')],
+           'listed %r' % out.rows)
+
+
+def check_dial_in_remove(db, out):
+    got = db.execute('SELECT number FROM dial_in').fetchall()
+    expect(got == [('+46850512345',)], 'dial_in %r' % got)
+
+
+def check_prune_calls(db, out):
+    gone = db.execute("SELECT callid FROM call WHERE callid IN ('c-old-1', 'c-old-2')").fetchall()
+    expect(gone == [], 'old calls remain: %r' % gone)
+    expect(one(db, 'SELECT count(*) FROM call') == 8, 'newer calls were deleted')
+    expect(one(db, 'SELECT count(*) FROM participant_now') == 2, 'live calls were deleted')
+
+
+def check_prune_tickets_guesses(db, out):
+    expect(db.execute('SELECT identity FROM ticket').fetchall() == [('Alice',)], 'tickets wrong')
+    got = db.execute('SELECT DISTINCT address FROM pin_guess').fetchall()
+    expect(got == [('198.51.100.4',)], 'guesses left %r' % got)
+
+
+def check_pin_length(db, out):
+    expect(one(db, "SELECT value FROM setting WHERE name = 'pin_length'") == 6, 'pin_length not 6')
+    now = today()
+    rows = db.execute('SELECT name, pin, ends_on FROM conference').fetchall()
+    for name, pin, ends_on in rows:
+        if ends_on is None or ends_on >= now:
+            expect(pin is not None and PIN6.match(pin), '%s has PIN %r, want 6 digits' % (name, pin))
+        else:
+            expect(pin is not None and PIN4.match(pin), '%s, over, has PIN %r' % (name, pin))
+    expect(conference(db, 'Autumn kickoff')['pin'] == '1357', 'a past conference got a new PIN')
+    shown = sorted(row['name'] for row in out.dicts())
+    expect(shown == ['Help desk', 'Project Kestrel', 'Weekly sync'], 'the SELECT showed %r' % shown)
+    expect(not db.in_transaction, 'the transaction is left open')
+
+
+# (name, what it does, check, run before it)
+RECIPES = [
+    ('create-with-pin', 'creates a conference with a chosen PIN and dates', check_create_with_pin, None),
+    ('create-forever', 'creates a conference from today with no end', check_create_forever, None),
+    ('create-random-pin', 'assigns a free PIN and shows it', check_create_random_pin, None),
+    ('create-date-range', 'creates a conference for a date range with a free PIN',
+     check_create_date_range, None),
+    ('change-pin', 'changes a PIN', check_change_pin, None),
+    ('new-random-pin', 'gives a conference a new random PIN', check_new_random_pin, None),
+    ('extend', 'moves the end date and keeps the PIN', check_extend, None),
+    ('end-today', 'ends a conference today', check_end_today, None),
+    ('forever', 'makes a conference valid for ever', check_forever, None),
+    ('delete', 'deletes a conference and keeps its calls', check_delete, seed),
+    ('list-active', 'lists the conferences active today with participants', check_list_active, None),
+    ('participants-now', 'shows who is in a conference now', check_participants_now, None),
+    ('call-log-day', "shows one day's calls, newest first", check_call_log_day, None),
+    ('call-log-conference', "shows one conference's calls", check_call_log_conference, None),
+    ('failed-pins-calls', 'shows the calls that gave wrong PINs', check_failed_pins_calls, None),
+    ('failed-pins-addresses', 'counts wrong browser guesses by address',
+     check_failed_pins_addresses, None),
+    ('locked-out', 'shows the locked-out address', check_locked_out, None),
+    ('lift-lockout', "lifts one address's lockout", check_lift_lockout, None),
+    ('dial-in-add', 'adds dial-in numbers', check_dial_in_add, None),
+    ('dial-in-list', 'lists dial-in numbers by label', check_dial_in_list, None),
+    ('dial-in-remove', 'removes a dial-in number', check_dial_in_remove, None),
+    ('prune-calls', 'deletes old call records and no others', check_prune_calls, None),
+    ('prune-tickets-guesses', 'deletes old tickets and guesses', check_prune_tickets_guesses, None),
+    ('pin-length', 'makes PINs 6 digits and renumbers conferences not over', check_pin_length, None),
+]
+
+
+def main():
+    tap = Tap()
+    try:
+        with open(MANUAL) as manual:
+            section = examples_section(manual.read())
+        blocks = read_blocks(section) if section is not None else []
+        problem = None if section is not None else 'no EXAMPLES section'
+    except (OSError, ValueError) as error:
+        blocks, problem = [], str(error)
+    tap.ok(problem is None and blocks, 'pinconf-db(5) has literal blocks in EXAMPLES',
+           [problem or 'no .Bd -literal block in EXAMPLES', MANUAL])
+    if problem is not None:
+        return tap.done()
+
+    names = [name for name, _, _ in blocks if name != '$']
+    known = [name for name, _, _, _ in RECIPES]
+    untagged = [first for name, _, first in blocks if name is None]
+    tap.ok(names == known, 'every SQL block in EXAMPLES is a known recipe, in the known order',
+           ['untagged block starting %r (give it a first line .\\" recipe: NAME and a check here)'
+            % first for first in untagged]
+           + ['unknown recipe %r' % name for name in names if name is not None and name not in known]
+           + ['recipe %r is missing from the manual' % name for name in known if name not in names]
+           + ['manual order: %s' % ' '.join(n or '(untagged)' for n in names)])
+    sql_by_name = {}
+    for name, sql, _ in blocks:
+        if name not in (None, '$'):
+            sql_by_name.setdefault(name, sql)
+    db = open_scratch()
+    shell = [first for name, _, first in blocks if name == '$' and 'sqlite3' in first]
+    tap.ok(len(shell) > 0, 'EXAMPLES shows how to open the database in sqlite3(1)')
+    for line in shell:
+        passed, why = try_shell_line(line)
+        title = 'its shell line works with this sqlite3: %s' % line[2:]
+        if passed is None:
+            tap.skip(title, why[0])
+        else:
+            tap.ok(passed, title, why)
+    for name, does, check, before in RECIPES:
+        title = 'recipe %s %s' % (name, does)
+        if name not in sql_by_name:
+            tap.ok(False, title, ['not in the manual'])
+            continue
+        try:
+            if before is not None:
+                before(db)
+            output = run_recipe(db, sql_by_name[name])
+            check(db, output)
+        except (sqlite3.Error, ValueError, Failure) as error:
+            if db.in_transaction:
+                db.execute('ROLLBACK')
+            tap.ok(False, title, ['%s: %s' % (type(error).__name__, error), 'SQL:', sql_by_name[name]])
+            continue
+        tap.ok(True, title)
+    db.close()
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
