@@ -117,6 +117,7 @@ join_render(struct join *join, FILE *out)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>Join a conference</title>\n"
+	    "<link rel=\"icon\" href=\"data:,\">\n"
 	    "<link rel=\"stylesheet\" href=\"/pinconf.css\">\n</head>\n<body>\n"
 	    "<main id=\"pinconf\" data-application-key=\"", out);
 	html_text(out, join->config.application_key);
@@ -124,8 +125,10 @@ join_render(struct join *join, FILE *out)
 	html_text(out, join->config.sinch_js_url);
 	fputs("\" data-ticket-url=\"/cgi-bin/getticket.cgi\">\n"
 	    "<h1>Join a conference</h1>\n"
-	    "<noscript><p class=\"notice\">This page needs JavaScript to call from the browser."
-	    " Turn it on, or dial in by phone.</p></noscript>\n", out);
+	    "<noscript><p class=\"notice\">This page needs JavaScript to call from the browser.", out);
+	fputs(join->dial_in_count > 0 ? " Turn it on, or dial in by phone with a number below."
+	    : " Turn it on in your browser's settings.", out);
+	fputs("</p></noscript>\n", out);
 	join_render_form(join, out);
 	fputs("<section id=\"in-call\" hidden aria-labelledby=\"in-call-title\">\n"
 	    "<h2 id=\"in-call-title\">In call</h2>\n"
