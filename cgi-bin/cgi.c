@@ -130,6 +130,7 @@ int
 cgi_text_ok(const char *text, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)text;
+	unsigned char low, high;
 	size_t length = strlen(text);
 	int follow;
 
@@ -140,15 +141,27 @@ cgi_text_ok(const char *text, size_t max)
 			return 0;
 		if (*p < 0x80)
 			continue;
+		/* RFC 3629 table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF. */
+		low = 0x80, high = 0xbf;
 		if (*p >= 0xc2 && *p <= 0xdf)
 			follow = 1;
-		else if (*p >= 0xe0 && *p <= 0xef)
+		else if (*p >= 0xe0 && *p <= 0xef) {
 			follow = 2;
-		else if (*p >= 0xf0 && *p <= 0xf4)
+			if (*p == 0xe0)
+				low = 0xa0;
+			else if (*p == 0xed)
+				high = 0x9f;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
 			follow = 3;
-		else
+			if (*p == 0xf0)
+				low = 0x90;
+			else if (*p == 0xf4)
+				high = 0x8f;
+		} else
 			return 0;
-		for (; follow > 0; follow--)
+		if (p[1] < low || p[1] > high)
+			return 0;
+		for (p++, follow--; follow > 0; follow--)
 			if ((*++p & 0xc0) != 0x80)
 				return 0;
 	}

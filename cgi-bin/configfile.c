@@ -171,7 +171,11 @@ config_parse_line(struct config *config, char *line, unsigned int number,
 	name = trim(name);
 	value = trim(equals + 1);
 	if ((key = config_key_find(name)) == NULL) {
-		snprintf(why, why_size, "line %u: unknown key '%.40s'", number, name);
+		/* A mistyped line may hold the secret: quote only what looks like a key. */
+		if (strlen(name) <= 40 && strspn(name, "abcdefghijklmnopqrstuvwxyz_") == strlen(name))
+			snprintf(why, why_size, "line %u: unknown key '%s'", number, name);
+		else
+			snprintf(why, why_size, "line %u: not a key = value line", number);
 		return -1;
 	}
 	if (seen[key - config_keys]++) {

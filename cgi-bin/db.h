@@ -16,6 +16,7 @@ enum db_result {
 
 enum db_stmt {
 	STMT_SCHEMA_VERSION,
+	STMT_SYNCHRONOUS_NORMAL,
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
@@ -42,6 +43,9 @@ struct db {
 	const char	*path;
 	sqlite3_stmt	*stmt[STMT__MAX];
 	char		 why[384];	/* "database PATH: REASON (STATEMENT)" */
+	int		 busy_timeout_ms;
+	struct timespec	 busy_since;	/* when the current wait for a lock began */
+	unsigned int	 busy_seed;	/* this connection's jitter, no shared state */
 };
 
 struct db_conference {

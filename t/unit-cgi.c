@@ -1,0 +1,102 @@
+/* unit-cgi.c: cgi.c's parsers: UTF-8 text (RFC 3629 edge cases), query values, content types. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgi.h"
+#include "tap.h"
+
+static void
+test_text(void)
+{
+	static const struct {
+		const char	*text;
+		int		 ok;
+		const char	*name;
+	} cases[] = {
+		{ "Ann", 1, "plain ASCII is text" },
+		{ "Ann\xc3\xa9", 1, "two-byte UTF-8 (e acute) is text" },
+		{ "\xe2\x82\xac", 1, "three-byte UTF-8 (euro sign) is text" },
+		{ "\xf0\x9f\x98\x80", 1, "four-byte UTF-8 (emoji) is text" },
+		{ "\xef\xbf\xbd", 1, "U+FFFD is text" },
+		{ "\xf4\x8f\xbf\xbf", 1, "U+10FFFF, the last code point, is text" },
+		{ "", 0, "empty text is refused" },
+		{ "a\tb", 0, "a tab is refused" },
+		{ "a\nb", 0, "a newline is refused" },
+		{ "a\x7f", 0, "DEL is refused" },
+		{ "\xc0\xaf", 0, "an overlong two-byte slash is refused" },
+		{ "\xc1\xbf", 0, "C1 lead bytes are refused" },
+		{ "\xe0\x80\xaf", 0, "an overlong three-byte slash is refused" },
+		{ "\xed\xa0\x80", 0, "a UTF-16 surrogate is refused" },
+		{ "\xf0\x80\x80\xaf", 0, "an overlong four-byte slash is refused" },
+		{ "\xf4\x90\x80\x80", 0, "a code point past U+10FFFF is refused" },
+		{ "\xf5\x80\x80\x80", 0, "lead byte F5 is refused" },
+		{ "\xff", 0, "byte FF is refused" },
+		{ "\x80", 0, "a lone continuation byte is refused" },
+		{ "\xc3", 0, "a truncated sequence at the end is refused" },
+		{ "\xe2\x82", 0, "a truncated three-byte sequence is refused" },
+		{ "\xe2\x28\xa1", 0, "a sequence broken by ASCII is refused" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		tap_ok(cgi_text_ok(cases[i].text, 64) == cases[i].ok, cases[i].name);
+	tap_ok(cgi_text_ok("abcd", 4), "text of exactly max bytes is accepted");
+	tap_ok(!cgi_text_ok("abcde", 4), "text over max bytes is refused");
+}
+
+static void
+test_query(void)
+{
+	struct cgi_request request;
+	char *value;
+
+	memset(&request, 0, sizeof(request));
+	request.query = "id=Ann+Lee%40example.com&pin=4321&empty=&x";
+	value = cgi_query_value(&request, "id");
+	tap_is(value, "Ann Lee@example.com", "+ and %40 are decoded");
+	free(value);
+	value = cgi_query_value(&request, "pin");
+	tap_is(value, "4321", "the second parameter is found");
+	free(value);
+	value = cgi_query_value(&request, "empty");
+	tap_is(value, "", "an empty value is the empty string");
+	free(value);
+	tap_ok(cgi_query_value(&request, "x") == NULL, "a name without = has no value");
+	tap_ok(cgi_query_value(&request, "missing") == NULL, "a missing name has no value");
+	tap_ok(cgi_query_value(&request, "pi") == NULL, "a prefix of a name does not match");
+	request.query = "id=a%00b";
+	tap_ok(cgi_query_value(&request, "id") == NULL, "an encoded NUL is refused");
+	request.query = "id=a%4";
+	tap_ok(cgi_query_value(&request, "id") == NULL, "a truncated escape is refused");
+	request.query = "id=a%zz";
+	tap_ok(cgi_query_value(&request, "id") == NULL, "a bad escape is refused");
+}
+
+static void
+test_content_type(void)
+{
+	struct cgi_request request;
+
+	memset(&request, 0, sizeof(request));
+	request.content_type = "application/json";
+	tap_ok(cgi_content_type_is(&request, "application/json"), "application/json matches");
+	request.content_type = "Application/JSON; charset=utf-8";
+	tap_ok(cgi_content_type_is(&request, "application/json"), "case and a charset do not matter");
+	request.content_type = "application/jsonp";
+	tap_ok(!cgi_content_type_is(&request, "application/json"), "application/jsonp does not match");
+	request.content_type = "text/plain";
+	tap_ok(!cgi_content_type_is(&request, "application/json"), "text/plain does not match");
+	request.content_type = NULL;
+	tap_ok(!cgi_content_type_is(&request, "application/json"), "no content type does not match");
+}
+
+int
+main(void)
+{
+	test_text();
+	test_query();
+	test_content_type();
+	return tap_done();
+}
