@@ -291,6 +291,22 @@ db_query_integer(struct db *db, enum db_stmt which, const char *a, const char *b
 	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
 }
 
+/* Run a one-text-column query keyed by one text parameter; DB_NONE if no row. */
+static int
+db_query_text(struct db *db, enum db_stmt which, const char *key, char *out, size_t size)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, which)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, key);
+	if ((rc = db_step(db, which)) == SQLITE_ROW)
+		db_column_copy(stmt, 0, out, size);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
 int
 db_setting(struct db *db, const char *name, int *value)
 {
@@ -356,16 +372,7 @@ db_call_started(struct db *db, const char *callid, const char *origin, const cha
 int
 db_call_caller(struct db *db, const char *callid, char *caller, size_t size)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((stmt = db_prepare(db, STMT_CALL_CALLER)) == NULL)
-		return DB_FAULT;
-	db_bind_text(stmt, 1, callid);
-	if ((rc = db_step(db, STMT_CALL_CALLER)) == SQLITE_ROW)
-		db_column_copy(stmt, 0, caller, size);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	return db_query_text(db, STMT_CALL_CALLER, callid, caller, size);
 }
 
 int
@@ -445,16 +452,7 @@ db_ticket_issued(struct db *db, const char *identity, const char *address)
 int
 db_ticket_address(struct db *db, const char *identity, char *address, size_t size)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((stmt = db_prepare(db, STMT_TICKET_ADDRESS)) == NULL)
-		return DB_FAULT;
-	db_bind_text(stmt, 1, identity);
-	if ((rc = db_step(db, STMT_TICKET_ADDRESS)) == SQLITE_ROW)
-		db_column_copy(stmt, 0, address, size);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	return db_query_text(db, STMT_TICKET_ADDRESS, identity, address, size);
 }
 
 int

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """db-upgrade.t: pinconf-upgrade keeps every row, is safe twice, and the CGIs refuse unknown versions."""
-import os, shutil, sqlite3, subprocess, sys, time
+import os, re, shutil, sqlite3, subprocess, sys, time
 
 top = os.environ.get('PINCONF_SRCDIR', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 sbindir = os.environ['PINCONF_SBINDIR']
@@ -11,15 +11,13 @@ scratch = os.path.abspath('t/tmp/db-upgrade')
 shutil.rmtree(scratch, ignore_errors=True)
 os.makedirs(scratch)
 
-count = failed = 0
-def ok(condition, name, diagnostic=''):
-    global count, failed
-    count += 1
-    print('%sok %d - %s' % ('' if condition else 'not ', count, name))
-    if not condition:
-        failed += 1
-        for line in str(diagnostic).splitlines():
-            print('#   ' + line)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pinconf
+
+tap = pinconf.Tap()
+
+def ok(condition, name, diagnostic=None):
+    return tap.ok(condition, name, diag=diagnostic)
 
 def make_database(name):
     path = os.path.join(scratch, name)
@@ -135,7 +133,9 @@ def run_cgi(program, database, method='GET', query='', body=b''):
                        CONTENT_LENGTH=str(len(body)))
     result = subprocess.run([os.path.join(cgibindir, program)], input=body,
                             capture_output=True, env=environment)
-    return result.stdout.decode(), result.stderr.decode()
+    err = result.stderr.decode()
+    ok(not re.search(r'Sanitizer|runtime error:', err), '%s reports no sanitizer error' % program, err)
+    return result.stdout.decode(), err
 
 for database, label, expected in ((newer, 'a newer schema version', 'newer than this pinconf'),
                                   (empty, 'a database without the schema', 'not a pinconf database')):
@@ -155,5 +155,4 @@ for database, label, expected in ((newer, 'a newer schema version', 'newer than 
        'a live call hears an apology for %s' % label, out + err)
 ok(version(newer) == 99, 'the CGIs never change the schema version themselves', version(newer))
 
-print('1..%d' % count)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -7,15 +7,13 @@ if os.environ.get('PINCONF_STATIC_CGI') != 'yes':
     sys.exit(0)
 
 cgibindir = os.environ['PINCONF_CGIBINDIR']
-count = failed = 0
-def ok(condition, name, diagnostic=''):
-    global count, failed
-    count += 1
-    print('%sok %d - %s' % ('' if condition else 'not ', count, name))
-    if not condition:
-        failed += 1
-        for line in str(diagnostic).splitlines():
-            print('#   ' + line)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pinconf
+
+tap = pinconf.Tap()
+
+def ok(condition, name, diagnostic=None):
+    return tap.ok(condition, name, diag=diagnostic)
 
 for program in ('callback.cgi', 'getticket.cgi', 'join.cgi'):
     path = os.path.join(cgibindir, program)
@@ -32,5 +30,4 @@ for program in ('callback.cgi', 'getticket.cgi', 'join.cgi'):
     ok(run.stdout.startswith('Status: 405'), '%s runs with an empty environment' % program,
        run.stdout + run.stderr)
 
-print('1..%d' % count)
-sys.exit(1 if failed else 0)
+tap.done()
