@@ -333,7 +333,7 @@ cgi_response_write(const struct cgi_response *response, FILE *out)
 void
 cgi_log(const struct cgi_request *request, const char *format, ...)
 {
-	char line[512], *p;
+	char line[1200], *p;
 	va_list ap;
 
 	va_start(ap, format);

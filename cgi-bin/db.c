@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +78,45 @@ static const struct {
 	    "SELECT label, number FROM dial_in ORDER BY label, number" },
 };
 
+/*
+ * SQLite says "unable to open database file" or "attempt to write a readonly
+ * database" without saying why; on shared hosts it is nearly always the
+ * permissions of the file or of its directory, where SQLite keeps -wal and -shm.
+ */
+static const char *
+db_access_problem(const char *path, char *buffer, size_t size)
+{
+	char copy[PATH_MAX];
+	const char *directory;
+
+	if (access(path, F_OK) != 0)
+		return "no such file: create it with sqlite3 and schema.sql";
+	if (access(path, R_OK | W_OK) != 0) {
+		snprintf(buffer, size, "not readable and writable by uid %u", (unsigned)geteuid());
+		return buffer;
+	}
+	snprintf(copy, sizeof(copy), "%s", path);
+	directory = dirname(copy);
+	if (access(directory, W_OK | X_OK) != 0) {
+		snprintf(buffer, size, "directory %.256s is not writable by uid %u, and SQLite"
+		    " keeps the -wal and -shm files there", directory, (unsigned)geteuid());
+		return buffer;
+	}
+	return NULL;
+}
+
 static int
 db_fail(struct db *db, enum db_stmt which, const char *reason)
 {
-	snprintf(db->why, sizeof(db->why), "database %s: %s (%s)", db->path,
-	    reason, db_statements[which].name);
+	char buffer[400];
+	const char *problem = NULL;
+	int code = db->handle != NULL ? sqlite3_errcode(db->handle) & 0xff : SQLITE_CANTOPEN;
+
+	if (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)
+		problem = db_access_problem(db->path, buffer, sizeof(buffer));
+	snprintf(db->why, sizeof(db->why), "database %.256s: %.200s (%s)%s%.400s", db->path,
+	    reason, db_statements[which].name, problem != NULL ? ": " : "",
+	    problem != NULL ? problem : "");
 	return DB_FAULT;
 }
 
@@ -210,8 +246,8 @@ db_open(struct db *db, const char *path, enum db_mode mode, int busy_timeout_ms)
 	db->path = path;
 	/* Never SQLITE_OPEN_CREATE: a missing database is the admin's to make. */
 	if (sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(db->why, sizeof(db->why), "database %s: %s", path,
-		    db->handle != NULL ? sqlite3_errmsg(db->handle) : "out of memory");
+		db_fail(db, STMT_SCHEMA_VERSION, db->handle != NULL ?
+		    sqlite3_errmsg(db->handle) : "out of memory");
 		db_close(db);
 		return DB_FAULT;
 	}

@@ -42,7 +42,7 @@ struct db {
 	sqlite3		*handle;
 	const char	*path;
 	sqlite3_stmt	*stmt[STMT__MAX];
-	char		 why[384];	/* "database PATH: REASON (STATEMENT)" */
+	char		 why[1024];	/* "database PATH: REASON (STATEMENT)" */
 	int		 busy_timeout_ms;
 	struct timespec	 busy_since;	/* when the current wait for a lock began */
 	unsigned int	 busy_seed;	/* this connection's jitter, no shared state */
