@@ -27,13 +27,9 @@ struct callback {
 	time_t			 now;
 };
 
-enum answer { ANSWER_OK, ANSWER_FAULT };
-
 static int
 callback_open_database(struct callback *callback)
 {
-	if (callback->db_open)
-		return DB_OK;
 	if (db_open(&callback->db, callback->config.database, DB_READ_WRITE,
 	    callback->config.busy_timeout) != DB_OK)
 		return DB_FAULT;
