@@ -14,6 +14,9 @@
 #include "cgi.h"
 #include "crypto.h"
 
+/* The most of an unwanted body we read, so that a server does not reset us. */
+#define CGI_DRAIN_MAX	(1024 * 1024)
+
 static const char *
 environment(const char *name)
 {
@@ -356,6 +359,28 @@ cgi_refuse(const struct cgi_request *request, struct cgi_response *response,
 	cgi_response_json_error(response, status, message);
 }
 
+/*
+ * RFC 3875 lets a script ignore the body, but Apache's mod_cgid resets the
+ * connection when one is left unread, and the client never sees our 405 or
+ * 413.  Read and discard what a refused request sent, up to a bound.
+ */
+static void
+cgi_request_drain(const struct cgi_request *request, FILE *in)
+{
+	char buffer[8192];
+	long long left;
+
+	if (request->body != NULL || request->content_length == NULL)
+		return;
+	if ((left = parse_content_length(request->content_length)) <= 0)
+		return;
+	if (left > CGI_DRAIN_MAX)
+		left = CGI_DRAIN_MAX;
+	while (left > 0 && fread(buffer, 1, left < (long long)sizeof(buffer) ?
+	    (size_t)left : sizeof(buffer), in) > 0)
+		left -= (long long)sizeof(buffer);
+}
+
 int
 cgi_main(const char *program, cgi_handler *handler)
 {
@@ -368,6 +393,7 @@ cgi_main(const char *program, cgi_handler *handler)
 		cgi_refuse(&request, &response, 500, "internal error", "cannot initialise");
 	else
 		handler(&request, stdin, &response);
+	cgi_request_drain(&request, stdin);
 	rc = cgi_response_write(&response, stdout);
 	cgi_request_free(&request);
 	cgi_response_free(&response);

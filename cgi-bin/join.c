@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cgi.h"
 #include "configfile.h"
@@ -51,25 +52,37 @@ join_dial_in_row(void *context, const char *label, const char *number)
 	join->dial_in_count++;
 }
 
-/* The origin of the SDK's URL for the CSP, or "" when it is on our own origin. */
+/*
+ * The CSP source for the SDK's URL: its origin with the scheme in lower case,
+ * just the host for a scheme-relative //host/..., or "" on our own origin.
+ */
 static void
 join_sdk_origin(const char *url, char *origin, size_t size)
 {
-	const char *host, *end, *p;
+	const char *host, *end, *p, *scheme = "";
 
 	*origin = '\0';
-	if (strncmp(url, "https://", 8) == 0)
+	if (strncasecmp(url, "https://", 8) == 0) {
+		scheme = "https://";
 		host = url + 8;
-	else if (strncmp(url, "http://", 7) == 0)
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		scheme = "http://";
 		host = url + 7;
+	} else if (strncmp(url, "//", 2) == 0)
+		host = url + 2;
 	else
 		return;
 	end = host + strcspn(host, "/?#");
-	for (p = url; p < end; p++)
-		if (!isalnum((unsigned char)*p) && strchr(".:/-", *p) == NULL)
+	if (end == host)
+		return;
+	/* Anything else could end the CSP directive or add one. */
+	for (p = host; p < end; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".:-", *p) == NULL)
 			return;
-	if ((size_t)(end - url) < size)
-		snprintf(origin, size, "%.*s", (int)(end - url), url);
+	if (strlen(scheme) + (size_t)(end - host) < size)
+		snprintf(origin, size, "%s%.*s", scheme, (int)(end - host), host);
+	for (; *origin != '\0'; origin++)
+		*origin = (char)tolower((unsigned char)*origin);
 }
 
 static int
