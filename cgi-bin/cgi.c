@@ -376,9 +376,14 @@ cgi_request_drain(const struct cgi_request *request, FILE *in)
 		return;
 	if (left > CGI_DRAIN_MAX)
 		left = CGI_DRAIN_MAX;
-	while (left > 0 && fread(buffer, 1, left < (long long)sizeof(buffer) ?
-	    (size_t)left : sizeof(buffer), in) > 0)
-		left -= (long long)sizeof(buffer);
+	while (left > 0) {
+		size_t got = fread(buffer, 1, left < (long long)sizeof(buffer) ?
+		    (size_t)left : sizeof(buffer), in);
+
+		if (got == 0)
+			break;
+		left -= (long long)got;
+	}
 }
 
 int

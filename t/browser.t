@@ -1,19 +1,23 @@
 """browser.t: the join page in headless Chromium against the installed CGIs.
 
-Starts two lighttpd servers (one without dial-in numbers, one with) whose
-pinconf.conf points sinch_js_url at t/browser/fake-sinch.js, then runs
-t/browser/join.test.js under node, which drives Chromium with playwright-core
-and prints the TAP that this script passes through.  Screenshots go to
-t/tmp/browser/ and, when PINCONF_SCREENSHOT_DIR is set, there too.
+Starts two web servers (lighttpd, or Apache with PINCONF_SERVER=apache; one
+without dial-in numbers, one with) whose pinconf.conf points sinch_js_url at
+t/browser/fake-sinch.js, then runs t/browser/join.test.js under node, which
+drives Chromium with playwright-core and prints the TAP that this script
+passes through, adding one assertion of its own at the end: no CGI reported
+a sanitizer error.  Screenshots go to t/tmp/browser/ (t/tmp/browser-apache/)
+and, when PINCONF_SCREENSHOT_DIR is set, there too.
 
 Needs node, /usr/bin/chromium (or $PINCONF_CHROMIUM) and
 `npm ci` in t/browser; without them the test is skipped.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
@@ -34,9 +38,11 @@ def skip(reason):
 
 def missing_prerequisite():
     """Why the browser test cannot run here, or None."""
-    for name in ('PINCONF_CGIBINDIR', 'PINCONF_PKGDATADIR', 'PINCONF_HTDOCSDIR', 'LIGHTTPD', 'SQLITE3'):
-        if not os.environ.get(name):
-            return '%s not set: run through make check' % name
+    if not os.environ.get('PINCONF_HTDOCSDIR'):
+        return 'PINCONF_HTDOCSDIR not set: run through make check'
+    why = pinconf.missing_prerequisite()
+    if why:
+        return why
     if shutil.which('node') is None:
         return 'node not found (apt-get install nodejs)'
     if not os.access(CHROMIUM, os.X_OK):
@@ -64,16 +70,6 @@ def make_site(name, dial_in):
     return scratch
 
 
-# What a distribution's lighttpd.conf (which includes the shipped snippet)
-# provides and the harness's bare main.conf does not: without it lighttpd
-# sends application/octet-stream and Chromium refuses the stylesheet.
-MIME_TYPES = '''mimetype.assign = (
-	".html" => "text/html; charset=utf-8",
-	".css" => "text/css; charset=utf-8",
-	".js" => "text/javascript; charset=utf-8",
-)'''
-
-
 def print_server_logs(servers):
     for server in servers:
         lines = server.log_all()
@@ -90,8 +86,9 @@ def main():
         skip(why)
     site = make_site('browser', dial_in=False)
     dial_in_site = make_site('browser-dial-in', dial_in=True)
-    servers = [pinconf.start_server(site, extra_conf=MIME_TYPES),
-               pinconf.start_server(dial_in_site, extra_conf=MIME_TYPES)]
+    # The harness gives either server the MIME types a distribution's main
+    # config does; without them Chromium refuses pinconf.css and pinconf.js.
+    servers = [pinconf.start_server(site), pinconf.start_server(dial_in_site)]
     shots = [site.dir]
     if os.environ.get('PINCONF_SCREENSHOT_DIR'):
         shots.append(os.path.abspath(os.environ['PINCONF_SCREENSHOT_DIR']))
@@ -103,18 +100,51 @@ def main():
                PINCONF_TEST_SCREENSHOT_DIRS=os.pathsep.join(shots),
                PINCONF_CHROMIUM=CHROMIUM)
     sys.stdout.flush()
-    try:
-        done = subprocess.run(['node', os.path.join(BROWSER_DIR, 'join.test.js')],
-                              cwd=BROWSER_DIR, env=env, stdin=subprocess.DEVNULL,
-                              timeout=NODE_TIMEOUT)
-        status = done.returncode
-    except subprocess.TimeoutExpired:
-        print('Bail out! the browser tests took more than %d s' % NODE_TIMEOUT)
-        status = 1
+    status, planned = run_node(env)
     if status != 0:
         print_server_logs(servers)
     pinconf.stop_all_servers()
+    if planned is not None:
+        # The sanitizer check of pinconf.run(), as assertion planned + 1.
+        tap = pinconf.Tap()
+        tap.count = planned
+        if not pinconf.check_sanitizers(tap):
+            status = status or 1
     sys.exit(status)
+
+
+def run_node(env):
+    """Run join.test.js, passing its TAP through with one more assertion planned.
+
+    Returns (exit status, the number of tests node planned or None).
+    """
+    planned = None
+    process = subprocess.Popen(['node', os.path.join(BROWSER_DIR, 'join.test.js')],
+                               cwd=BROWSER_DIR, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE)
+    expired = []
+
+    def expire():
+        expired.append(True)
+        process.kill()
+    timer = threading.Timer(NODE_TIMEOUT, expire)
+    timer.start()
+    try:
+        for raw in process.stdout:
+            line = raw.decode('utf-8', errors='replace').rstrip('\n')
+            plan = re.match(r'^1\.\.(\d+)$', line)
+            if plan and planned is None:
+                planned = int(plan.group(1))
+                line = '1..%d' % (planned + 1)
+            print(line)
+            sys.stdout.flush()
+        status = process.wait()
+    finally:
+        timer.cancel()
+    if expired:
+        print('Bail out! the browser tests took more than %d s' % NODE_TIMEOUT)
+        return 1, None
+    return status, planned
 
 
 if __name__ == '__main__':

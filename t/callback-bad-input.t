@@ -124,8 +124,10 @@ def main(t):
     refused('a cli with a UTF-16 surrogate (ED A0 80)', cli_bytes(b'\xed\xa0\x80', new_callid()))
     refused('a cli above U+10FFFF (F4 90 80 80)', cli_bytes(b'\xf4\x90\x80\x80', new_callid()))
 
-    # The shipped lighttpd snippet never serves a database, its journals or a
-    # config that lands in the document root.
+    # The shipped snippet (lighttpd's url.access-deny, Apache's FilesMatch)
+    # never serves a database, its journals or a config that lands in the
+    # document root.
+    snippet = {'lighttpd': 'lighttpd-pinconf.conf', 'apache': 'apache-pinconf.conf'}.get(server.kind, server.kind)
     htdocs = scratch.path('htdocs')
     for name in ('pinconf.db', 'pinconf.db-wal', 'pinconf.db-shm', 'pinconf.conf', 'pinconf.conf~'):
         with open(os.path.join(htdocs, name), 'w') as out:
@@ -138,7 +140,7 @@ def main(t):
     for name in ('pinconf.db', 'pinconf.db-wal', 'pinconf.db-shm', 'pinconf.conf', 'pinconf.conf~'):
         r = server.request('GET', '/' + name, None, [('Host', 'localhost')])
         t.ok(r.status == 403 and pinconf.SECRET.encode() not in r.body,
-             'the shipped lighttpd snippet refuses to serve %s from the document root' % name,
+             'the shipped %s refuses to serve %s from the document root' % (snippet, name),
              diag='  got %r %r' % (r.status, r.body[:80]))
 
 

@@ -29,11 +29,34 @@ SINCH_TIMEOUT = 5.0	# Sinch drops a call whose ICE is not answered in 5 s
 # 200 concurrent requests each hold a connection and a CGI (3 pipes): about 1000
 # descriptors.  lighttpd 1.4.69's defaults (max-fds 4096 when started as root,
 # max-connections = max-fds / 3) happen to cover that; say what we rely on.
-SERVER_LIMITS = '\n'.join([
-    'server.max-fds = 8192',
-    'server.max-connections = 2048',
-    'server.listen-backlog = 1024',
-])
+# Apache's event MPM starts 75 worker threads and adds more only a child a
+# second: start with enough for all 200 at once (prefork, with
+# PINCONF_APACHE_CGI=cgi: a process each).
+SERVER_LIMITS = {
+    'lighttpd': '\n'.join([
+        'server.max-fds = 8192',
+        'server.max-connections = 2048',
+        'server.listen-backlog = 1024',
+    ]),
+    'apache': '\n'.join([
+        'ListenBacklog 1024',
+        '<IfModule mpm_event_module>',
+        '\tServerLimit 16',
+        '\tThreadsPerChild 25',
+        '\tStartServers 10',
+        '\tMinSpareThreads 250',
+        '\tMaxSpareThreads 400',
+        '\tMaxRequestWorkers 400',
+        '</IfModule>',
+        '<IfModule mpm_prefork_module>',
+        '\tServerLimit 256',
+        '\tStartServers 200',
+        '\tMinSpareServers 200',
+        '\tMaxSpareServers 256',
+        '\tMaxRequestWorkers 256',
+        '</IfModule>',
+    ]),
+}
 
 
 def run_round(t, scratch, server, conference, name, ordered):

@@ -16,15 +16,21 @@ A test file does:
 
 Pieces:
   Tap            TAP output: ok(), is_(), like(), diag(), done(); '# TODO' via todo=.
-  Scratch        t/tmp/<name>/ under the build dir: a fresh database made from the
-                 installed schema.sql, a pinconf.conf, helpers to query the database.
-  start_server   a real web server (lighttpd now; the kind= argument leaves room for
-                 Apache) serving the installed CGIs through the shipped configuration.
+  Scratch        t/tmp/<name>/ under the build dir (t/tmp/<name>-apache/ under Apache):
+                 a fresh database made from the installed schema.sql, a pinconf.conf,
+                 helpers to query the database.
+  start_server   a real web server, lighttpd or Apache (the environment variable
+                 PINCONF_SERVER picks the default), serving the installed CGIs through
+                 the shipped configuration snippet, as pinconf(7) says to include it.
+  Server.log_*   the lines the CGIs wrote to stderr, as the CGIs wrote them, whichever
+                 server relayed them (Apache's error-log prefix is taken off).
   Server.post    one HTTP request, signed as Sinch signs callbacks (section 3 of
                  sinch-api.md), returning a Response(status, headers, body, json).
   sign()         the Sinch signer, written from the documentation, not from the C code.
   Events         ice_phone(), ice_browser(), pie(), ace(), dice(), notify().
   LockHolder     a sqlite3 CLI process holding a write transaction.
+  run            runs main(tap); adds one last assertion that no CGI reported a
+                 sanitizer error (ASan, LSan, UBSan) in any server's log.
 """
 
 import atexit
@@ -34,6 +40,7 @@ import datetime
 import hashlib
 import hmac
 import http.client
+import itertools
 import json
 import os
 import re
@@ -43,6 +50,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -166,13 +174,18 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
-def run(main):
-    """Run main(tap); an exception is a failed assertion, the plan is always printed."""
+def run(main, kinds=None):
+    """Run main(tap); an exception is a failed assertion, the plan is always printed.
+
+    kinds: the web servers the test needs, when not just the one PINCONF_SERVER
+    picks; without one of them the test is skipped.
+    After main's own assertions comes one more: no CGI reported a sanitizer
+    error in the log of any server the test started.
+    """
     tap = Tap()
-    missing = [name for name in ('PINCONF_CGIBINDIR', 'PINCONF_PKGDATADIR', 'LIGHTTPD', 'SQLITE3')
-               if not os.environ.get(name)]
-    if missing:
-        print('1..0 # SKIP %s not set: run through make check' % ', '.join(missing))
+    why = missing_prerequisite(kinds)
+    if why:
+        print('1..0 # SKIP ' + why)
         sys.exit(0)
     try:
         main(tap)
@@ -181,7 +194,51 @@ def run(main):
                diag=traceback.format_exc())
     finally:
         stop_all_servers()
+    check_sanitizers(tap)
     tap.done()
+
+
+def missing_prerequisite(kinds=None):
+    """Why the end-to-end tests cannot run here (for a SKIP), or None.
+
+    kinds: the web servers the test needs (default: the one PINCONF_SERVER picks).
+    """
+    missing = [name for name in ('PINCONF_CGIBINDIR', 'PINCONF_PKGDATADIR', 'SQLITE3')
+               if not os.environ.get(name)]
+    if missing:
+        return '%s not set: run through make check' % ', '.join(missing)
+    for kind in kinds or (server_kind(),):
+        if kind not in _SERVER_KINDS:
+            return 'PINCONF_SERVER=%s is no web server kind this harness knows (%s)' % (
+                kind, ', '.join(sorted(_SERVER_KINDS)))
+        why = _SERVER_KINDS[kind].missing()
+        if why:
+            return why
+    return None
+
+
+# What the sanitizers print: ASan and LSan reports, UBSan's "file:line:col: runtime error: ...".
+SANITIZER_PATTERN = re.compile(r'AddressSanitizer|LeakSanitizer|runtime error:')
+
+
+def sanitizer_reports():
+    """[(server, line)]: the CGI stderr lines of every server started so far that a sanitizer wrote."""
+    found = []
+    for server in _started_servers:
+        try:
+            lines = server.log_all()
+        except OSError as e:
+            lines = ['(cannot read the log of %s: %s)' % (server.kind, e)]
+        found += [(server, line) for line in lines if SANITIZER_PATTERN.search(line)]
+    return found
+
+
+def check_sanitizers(t):
+    """One assertion: no CGI reported an AddressSanitizer, LeakSanitizer or UBSan error."""
+    found = sanitizer_reports()
+    return t.ok(not found, 'no CGI reported a sanitizer error',
+                diag='\n'.join('  %s %s: %s' % (server.kind, server.dir, line)
+                               for server, line in found[:40]))
 
 
 def _stop_on_signal(signum, frame):
@@ -341,11 +398,22 @@ def _web_ids():
     return pwd.getpwnam(WEB_USER).pw_uid, grp.getgrnam(WEB_GROUP).gr_gid
 
 
+def server_kind():
+    """The web server the tests run under: $PINCONF_SERVER, lighttpd by default."""
+    return os.environ.get('PINCONF_SERVER') or 'lighttpd'
+
+
 class Scratch:
-    """t/tmp/<name>/ in the build dir: database, config, server files."""
+    """t/tmp/<name>/ in the build dir: database, config, server files.
+
+    Under another server than lighttpd the directory is t/tmp/<name>-<kind>/,
+    so that both runs of a test can go on side by side (make -j).
+    """
 
     def __init__(self, name, **config):
         self.name = name
+        if server_kind() != 'lighttpd':
+            name = '%s-%s' % (name, server_kind())
         self.dir = os.path.join(os.getcwd(), 't', 'tmp', name)
         if os.path.lexists(self.dir):
             for root, dirs, files in os.walk(self.dir):	# undo chmods of earlier runs
@@ -468,7 +536,10 @@ class LockHolder:
         self.db = db
         self.process = subprocess.Popen([os.environ['SQLITE3'], db], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.process.stdin.write(b'BEGIN IMMEDIATE;\n')
+        # wait_locked()'s probe takes the write lock for an instant; without a
+        # busy timeout the CLI's BEGIN IMMEDIATE fails if it comes just then,
+        # and the holder never holds anything.
+        self.process.stdin.write(b'.timeout 5000\nBEGIN IMMEDIATE;\n')
         for statement in statements:
             self.process.stdin.write(statement.encode() + b';\n')
         self.process.stdin.flush()
@@ -490,7 +561,10 @@ class LockHolder:
             if self.process.poll() is not None:
                 raise RuntimeError('sqlite3 lock holder exited: %s' % self.process.stderr.read())
             time.sleep(0.02)
-        raise RuntimeError('sqlite3 never took the write lock on ' + self.db)
+        self.process.kill()
+        _, err = self.process.communicate()
+        raise RuntimeError('sqlite3 never took the write lock on %s: %s' % (
+            self.db, err.decode(errors='replace').strip()))
 
     def release(self, commit=True):
         """End the transaction and wait for the process; returns its stderr."""
@@ -518,7 +592,8 @@ class LockHolder:
 
 Response = collections.namedtuple('Response', 'status headers body json elapsed')
 
-_servers = []
+_servers = []		# running now
+_started_servers = []	# every server this process started: their logs are checked at the end
 
 
 def stop_all_servers():
@@ -536,13 +611,71 @@ def free_port():
 
 
 def _conf_string(text):
+    """A lighttpd string literal."""
     return '"%s"' % str(text).replace('\\', '\\\\').replace('"', '\\"')
+
+
+def _apache_word(text):
+    """An Apache directive argument: bare as pinconf(7) writes paths, quoted when it must be."""
+    text = str(text)
+    if text and re.fullmatch(r'[A-Za-z0-9_./:+=,@%-]+', text):
+        return text
+    return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
+
+
+# The sanitizer runtimes' settings: the servers give CGIs a clean environment,
+# so these are passed on through the server's configuration (the test's only,
+# never the shipped snippets) when the test's environment sets them.
+SANITIZER_VARIABLES = ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS')
+
+
+def _sanitizer_environment():
+    return [(name, os.environ[name]) for name in SANITIZER_VARIABLES if os.environ.get(name)]
+
+
+_sanitized = None
+
+
+def cgis_are_sanitized():
+    """Whether the installed CGIs are built with AddressSanitizer (--enable-asan)."""
+    global _sanitized
+    if _sanitized is None:
+        try:
+            with open(os.path.join(os.environ['PINCONF_CGIBINDIR'], 'callback.cgi'), 'rb') as f:
+                _sanitized = b'__asan_init' in f.read()
+        except OSError:
+            _sanitized = False
+    return _sanitized
+
+
+def _die_with_parent():
+    """A preexec_fn that has the kernel send the server SIGTERM when this process dies.
+
+    atexit and the signal handlers stop the servers on every ordinary exit;
+    this covers SIGKILL too.  Servers are started from the main thread, whose
+    end is the process's end.
+    """
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec():
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    return preexec
 
 
 class Server:
     """A running web server; subclasses know how to configure and start one."""
 
     kind = None
+
+    @classmethod
+    def missing(cls):
+        """Why this kind of server cannot run here, or None."""
+        return None
 
     def __init__(self, scratch, config=None, extra_conf=''):
         self.scratch = scratch
@@ -563,9 +696,12 @@ class Server:
         for path in (self.cgi_log, self.error_log):
             open(path, 'a').close()
         self.scratch.chown(self.dir)
+        # A session of its own: Apache's prefork MPM signals its whole process
+        # group at shutdown, which would otherwise be this test and make.
         with open(self.console, 'ab') as console:
             self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                            stdout=console, stderr=subprocess.STDOUT)
+                                            stdout=console, stderr=subprocess.STDOUT,
+                                            start_new_session=True, preexec_fn=_die_with_parent())
         _servers.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -576,6 +712,7 @@ class Server:
                 socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
                 # Someone else may be listening there: ours must say it started.
                 if self.started() and self.process.poll() is None:
+                    _started_servers.append(self)
                     return self
             except OSError:
                 pass
@@ -600,9 +737,10 @@ class Server:
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
+            self.sync()
             self.process.terminate()
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -611,13 +749,21 @@ class Server:
 
     # Requests.
 
+    def request_headers(self):
+        """([(name, value)] to add to a request, tag) for servers that track requests."""
+        return [], None
+
+    def answered(self, tag):
+        """The request tagged tag has had its whole response."""
+
     def request(self, method, path, body=None, headers=(), timeout=30):
         """One raw HTTP request; headers is a list of (name, value) sent as given."""
+        extra, tag = self.request_headers()
         connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
         started = time.monotonic()
         try:
             connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            for name, value in headers:
+            for name, value in list(headers) + extra:
                 connection.putheader(name, value)
             connection.endheaders(body)
             response = connection.getresponse()
@@ -627,6 +773,7 @@ class Server:
             status = response.status
         finally:
             connection.close()
+        self.answered(tag)
         try:
             parsed = json.loads(data.decode('utf-8')) if data else None
         except ValueError:
@@ -664,9 +811,17 @@ class Server:
                 send[name] = value
         return self.request(method, path, body if body else None, list(send.items()), timeout)
 
-    # The CGIs' stderr.
+    # The CGIs' stderr: the lines as the CGIs wrote them, whichever server relayed them.
+
+    def sync(self):
+        """Wait until every answered request's CGI stderr is in the log (where a server can tell)."""
+
+    def cgi_lines(self, text):
+        """The CGIs' own lines in text read from self.cgi_log."""
+        return text.splitlines()
 
     def log_mark(self):
+        self.sync()
         try:
             return os.path.getsize(self.cgi_log)
         except OSError:
@@ -674,9 +829,10 @@ class Server:
 
     def log_since(self, mark):
         """Lines the CGIs wrote to stderr since mark (from log_mark())."""
+        self.sync()
         with open(self.cgi_log, 'rb') as f:
             f.seek(mark)
-            return f.read().decode('utf-8', errors='replace').splitlines()
+            return self.cgi_lines(f.read().decode('utf-8', errors='replace'))
 
     def log_all(self):
         return self.log_since(0)
@@ -685,10 +841,26 @@ class Server:
         return 'http://127.0.0.1:%d%s' % (self.port, path)
 
 
+# Where Debian's lighttpd.conf gets its MIME types (contrib/serve-demo does the same).
+LIGHTTPD_MIME_SCRIPT = '/usr/share/lighttpd/create-mime.conf.pl'
+# Without that script: what the web client needs, or browsers refuse pinconf.css.
+LIGHTTPD_MIME_TYPES = '''mimetype.assign = (
+	".html" => "text/html; charset=utf-8",
+	".css" => "text/css; charset=utf-8",
+	".js" => "text/javascript; charset=utf-8",
+)'''
+
+
 class LighttpdServer(Server):
     """lighttpd in the foreground, with the installed lighttpd-pinconf.conf."""
 
     kind = 'lighttpd'
+
+    @classmethod
+    def missing(cls):
+        if not os.environ.get('LIGHTTPD'):
+            return 'lighttpd not found (LIGHTTPD is empty: configure did not find it)'
+        return None
 
     def configure(self):
         shipped = os.path.join(self.scratch.pkgdatadir, 'examples', 'lighttpd-pinconf.conf')
@@ -704,16 +876,50 @@ class LighttpdServer(Server):
         ]
         if _running_as_root():
             lines += ['server.username = "%s"' % WEB_USER, 'server.groupname = "%s"' % WEB_GROUP]
+        if os.path.isfile(LIGHTTPD_MIME_SCRIPT):
+            lines.append('include_shell %s' % _conf_string(LIGHTTPD_MIME_SCRIPT))
+        else:
+            lines.append(LIGHTTPD_MIME_TYPES)
+        environment = _sanitizer_environment()
+        if environment:
+            # set-environment, not add-environment: the snippet's add-environment
+            # in its $HTTP["url"] block would replace a global one.
+            lines += ['server.modules += ( "mod_setenv" )',
+                      'setenv.set-environment = ( %s )' % ', '.join(
+                          '%s => %s' % (_conf_string(name), _conf_string(value))
+                          for name, value in environment)]
         lines += [
             'var.pinconf_cgibin = %s' % _conf_string(os.environ['PINCONF_CGIBINDIR']),
             'var.pinconf_htdocs = %s' % _conf_string(self.scratch.path('htdocs')),
             'var.pinconf_config = %s' % _conf_string(self.config),
             'include %s' % _conf_string(shipped),
-            self.extra_conf,
         ]
+        if cgis_are_sanitized():
+            lines += self.sigterm_proof_cgis()
+        lines.append(self.extra_conf)
         self.main_conf = os.path.join(self.dir, 'main.conf')
         with open(self.main_conf, 'w') as out:
             out.write('\n'.join(lines) + '\n')
+
+    def sigterm_proof_cgis(self):
+        """Config lines that run each CGI with SIGTERM ignored (ASan builds only).
+
+        lighttpd sends a CGI SIGTERM as soon as its response is complete
+        (mod_cgi's cgi_connection_close), and the CGIs flush their response
+        before exit(), where LeakSanitizer's check runs: the check was cut
+        short every time (0 of 19 finished in callback-ace-dice.t), and a
+        leak went unreported.  An ignored signal stays ignored
+        across exec, so a two-line wrapper, named as the handler for .cgi
+        after the shipped snippet's cgi.assign, lets every check finish.
+        """
+        wrapper = os.path.join(self.dir, 'ignore-sigterm')
+        with open(wrapper, 'w') as out:
+            out.write('#!/bin/sh\n# written by t/pinconf.py: see LighttpdServer.sigterm_proof_cgis\n'
+                      "trap '' TERM\nexec \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        return ['$HTTP["url"] =~ "^/cgi-bin/.*\\.cgi$" {',
+                '\tcgi.assign = ( ".cgi" => %s )' % _conf_string(wrapper),
+                '}']
 
     def started(self):
         try:
@@ -726,21 +932,280 @@ class LighttpdServer(Server):
         return [os.environ['LIGHTTPD'], '-D', '-f', self.main_conf]
 
 
-_SERVER_KINDS = {'lighttpd': LighttpdServer}
+def _which(name):
+    return shutil.which(name, path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin:/usr/local/sbin')
 
 
-def start_server(scratch, kind='lighttpd', config=None, extra_conf=''):
+# An Apache error-log line (ErrorLogFormat's default): "[Tue Nov 24 10:00:00.123456 2026] [module:level] ...".
+_APACHE_LOG_LINE = re.compile(r'^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ 0-9]\d '
+                              r'\d\d:\d\d:\d\d(?:\.\d+)? \d{4}\] \[')
+# A CGI's stderr line relayed by mod_cgi (or mod_cgid built with fd passing):
+# "AH01215: stderr from /path/x.cgi: LINE" (2.4.47 on), "AH01215: LINE: /path/x.cgi" before.
+_APACHE_CGI_LINE = re.compile(r'^\[[^\]]*\] \[[^\]]*\] \[pid [^\]]*\](?: \[client [^\]]*\])? AH01215: (.*)$')
+_APACHE_STDERR_FROM = re.compile(r'^stderr from /[^:]*: (.*)$')
+_APACHE_SCRIPT_SUFFIX = re.compile(r'^(.*): /[^:]*$')
+_APACHE_REFERER = re.compile(r', referer: \S*$')
+
+
+def apache_cgi_lines(text):
+    """The CGIs' own lines in Apache error-log text, whatever way Apache relayed them.
+
+    Debian's mod_cgid has no fd passing: the CGIs write straight into the
+    ErrorLog, lines as they are.  mod_cgi (and mod_cgid with fd passing)
+    logs each line itself, under its prefix and AH01215.  Apache's own lines
+    (start, stop, "End of script output before headers") are left out.
+    """
+    lines = []
+    for line in text.splitlines():
+        if not _APACHE_LOG_LINE.match(line):
+            lines.append(line)
+            continue
+        relayed = _APACHE_CGI_LINE.match(line)
+        if not relayed:
+            continue
+        message = _APACHE_REFERER.sub('', relayed.group(1))
+        match = _APACHE_STDERR_FROM.match(message) or _APACHE_SCRIPT_SUFFIX.match(message)
+        lines.append(match.group(1) if match else message)
+    return lines
+
+
+class ApacheServer(Server):
+    """Apache 2.4 in the foreground, with the installed apache-pinconf.conf.
+
+    The main config is the least a distribution's apache2.conf provides, then
+    the three Defines and the Include exactly as pinconf(7) shows them.
+    """
+
+    kind = 'apache'
+    # mod_cgid with the event MPM, as Debian enables them; PINCONF_APACHE_CGI=cgi
+    # takes mod_cgi with prefork instead (it relays CGI stderr under AH01215).
+    # unixd and log_config are loaded only where they are not compiled in.
+    MODULES = ('unixd', 'log_config', 'authz_core', 'alias', 'env', 'mime', 'dir')
+    CGI_MODULES = {'cgid': ('mpm_event', 'cgid'), 'cgi': ('mpm_prefork', 'cgi')}
+    MODULE_DIRS = ('/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/lib/httpd/modules',
+                   '/usr/libexec/apache2', '/usr/local/apache2/modules')
+    # Every request the harness sends carries this header; the access log
+    # records it after the handler (and so the CGI, its stderr included) is done.
+    TAG_HEADER = 'X-Pinconf-Test-Request'
+    _tags = itertools.count(1)
+    _builtin = None
+
+    @staticmethod
+    def binary():
+        return os.environ.get('APACHE2') or _which('apache2') or _which('httpd')
+
+    @classmethod
+    def module_dir(cls):
+        candidates = [os.environ['APACHE_MODULES']] if os.environ.get('APACHE_MODULES') else cls.MODULE_DIRS
+        for directory in candidates:
+            if os.path.isfile(os.path.join(directory, 'mod_cgid.so')):
+                return directory
+        return None
+
+    @classmethod
+    def builtin_modules(cls):
+        """Modules compiled into the binary (apache2 -l): mod_unixd.c -> unixd."""
+        if cls._builtin is None:
+            done = subprocess.run([cls.binary(), '-l'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL)
+            cls._builtin = set(re.findall(r'^\s*mod_(\w+)\.c\s*$', done.stdout.decode(errors='replace'), re.M))
+        return cls._builtin
+
+    @staticmethod
+    def cgi_module():
+        return os.environ.get('PINCONF_APACHE_CGI') or 'cgid'
+
+    @classmethod
+    def missing(cls):
+        if not cls.binary():
+            return 'apache2 not found (apt-get install apache2, or set APACHE2)'
+        if cls.cgi_module() not in cls.CGI_MODULES:
+            return 'PINCONF_APACHE_CGI=%s: only cgid or cgi' % cls.cgi_module()
+        if not cls.module_dir():
+            return 'no Apache module directory with mod_cgid.so (set APACHE_MODULES)'
+        return None
+
+    def __init__(self, scratch, config=None, extra_conf=''):
+        super().__init__(scratch, config=config, extra_conf=extra_conf)
+        self.cgi_log = self.error_log		# the CGIs' stderr goes to the ErrorLog
+        self.access_log = os.path.join(self.dir, 'access.log')
+        self.pid_file = os.path.join(self.dir, 'httpd.pid')
+        self.socket_dir = None
+        self.script_sock = os.path.join(self.dir, 'cgid.sock')
+        if len(self.script_sock) + 8 > 100:	# mod_cgid appends .PID; sun_path holds 107
+            # A deep build dir (make distcheck): a short one of our own, which
+            # the workers (www-data) must be able to enter.
+            self.socket_dir = tempfile.mkdtemp(prefix='pinconf-cgid-')
+            os.chmod(self.socket_dir, 0o755)
+            scratch.chown(self.socket_dir)
+            self.script_sock = os.path.join(self.socket_dir, 'cgid.sock')
+        self._lock = threading.Lock()
+        self._answered = set()
+        self._logged = set()
+        self._access_offset = 0
+
+    def site_conf(self):
+        """The part of the main config that serves pinconf: the shipped snippet, as pinconf(7) says."""
+        shipped = os.path.join(self.scratch.pkgdatadir, 'examples', 'apache-pinconf.conf')
+        return [
+            'Define PINCONF_CGIBIN %s' % _apache_word(os.environ['PINCONF_CGIBINDIR']),
+            'Define PINCONF_HTDOCS %s' % _apache_word(self.scratch.path('htdocs')),
+            'Define PINCONF_CONFIG %s' % _apache_word(self.config),
+            'Include %s' % _apache_word(shipped),
+        ]
+
+    def configure(self):
+        modules = self.module_dir()
+        builtin = self.builtin_modules()
+        lines = [
+            '# main.conf written by t/pinconf.py',
+            'ServerRoot %s' % _apache_word(self.dir),
+            'DefaultRuntimeDir %s' % _apache_word(self.dir),
+            'PidFile %s' % _apache_word(self.pid_file),
+            'Listen 127.0.0.1:%d' % self.port,
+            'ServerName 127.0.0.1',
+        ]
+        for module in self.CGI_MODULES[self.cgi_module()] + self.MODULES:
+            if module not in builtin:
+                lines.append('LoadModule %s_module %s' % (module, _apache_word(
+                    os.path.join(modules, 'mod_%s.so' % module))))
+        if _running_as_root():
+            lines += ['User %s' % WEB_USER, 'Group %s' % WEB_GROUP]
+        lines += [
+            'ErrorLog %s' % _apache_word(self.error_log),
+            'LogLevel warn',
+            'LogFormat "%%{%s}i %%>s \\"%%r\\" %%D" pinconf_test' % self.TAG_HEADER,
+            'CustomLog %s pinconf_test' % _apache_word(self.access_log),
+        ]
+        if self.cgi_module() == 'cgid':
+            lines.append('ScriptSock %s' % _apache_word(self.script_sock))
+        if os.path.isfile('/etc/mime.types'):
+            lines.append('TypesConfig /etc/mime.types')
+        else:
+            lines += ['TypesConfig /dev/null', 'AddType text/html .html', 'AddType text/css .css',
+                      'AddType text/javascript .js']
+        lines += ['SetEnv %s %s' % (name, _apache_word(value)) for name, value in _sanitizer_environment()]
+        lines += self.site_conf()
+        lines.append(self.extra_conf)
+        self.main_conf = os.path.join(self.dir, 'main.conf')
+        with open(self.main_conf, 'w') as out:
+            out.write('\n'.join(lines) + '\n')
+        open(self.access_log, 'a').close()
+
+    def started(self):
+        """The ErrorLog says "resuming normal operations", the PidFile names our
+        process, and mod_cgid's daemon is ready for the workers.
+
+        The daemon binds its socket as root, mode 0700, and hands it to User
+        only after listen(): a worker that connects before that gets EACCES,
+        which mod_cgid does not retry, and the request a 503.
+        """
+        try:
+            with open(self.error_log, errors='replace') as f:
+                if 'resuming normal operations' not in f.read():
+                    return False
+            with open(self.pid_file) as f:
+                if int(f.read().strip() or 0) != self.process.pid:
+                    return False
+            if self.cgi_module() == 'cgid':
+                # mod_cgid names its socket ScriptSock.PID, the PID of the main process.
+                owner = os.stat('%s.%d' % (self.script_sock, self.process.pid)).st_uid
+                if _running_as_root() and owner != _web_ids()[0]:
+                    return False
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def command(self):
+        return [self.binary(), '-f', self.main_conf, '-DFOREGROUND']
+
+    def stop(self):
+        super().stop()
+        if self.socket_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    # Requests are tagged, so that log_since() can wait for their CGIs' stderr.
+
+    def request_headers(self):
+        tag = str(next(self._tags))
+        return [(self.TAG_HEADER, tag)], tag
+
+    def answered(self, tag):
+        with self._lock:
+            self._answered.add(tag)
+
+    def _read_access_log(self):
+        try:
+            with open(self.access_log, 'rb') as f:
+                f.seek(self._access_offset)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b'\n') + 1		# whole lines only
+        self._access_offset += end
+        tags = {line.split(b' ', 1)[0].decode('ascii', errors='replace') for line in data[:end].splitlines()}
+        with self._lock:
+            self._logged |= tags
+
+    def sync(self, timeout=3.0):
+        """Wait until the access log has every answered request.
+
+        Apache writes the access log line after the handler is done, and the
+        handler is done once the CGI has closed its output, that is, exited:
+        so then all the CGI's stderr is in the ErrorLog.  A request Apache
+        never logs (none known) costs one timeout, once.
+        """
+        if self.process is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            self._read_access_log()
+            with self._lock:
+                matched = self._answered & self._logged
+                self._answered -= matched
+                self._logged -= matched
+                waiting = set(self._answered)
+            if not waiting:
+                return True
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                with self._lock:
+                    self._answered -= waiting
+                return False
+            time.sleep(0.005)
+
+    def cgi_lines(self, text):
+        return apache_cgi_lines(text)
+
+
+_SERVER_KINDS = {'lighttpd': LighttpdServer, 'apache': ApacheServer}
+
+
+def start_server(scratch, kind=None, config=None, extra_conf=''):
     """Start a web server of kind serving the installed CGIs for scratch.
 
+    kind: 'lighttpd', 'apache' or a Server subclass; default $PINCONF_SERVER
+    (lighttpd when that is unset).
     config: the pinconf.conf the CGIs read (default scratch.config).
-    extra_conf: server configuration text appended after the shipped snippet.
+    extra_conf: server configuration text appended after the shipped snippet;
+    a dict {kind: text} gives each kind its own.
     The server is stopped at exit, whatever happens.
     """
-    if kind not in _SERVER_KINDS:
+    if kind is None:
+        kind = server_kind()
+    if isinstance(kind, type) and issubclass(kind, Server):
+        cls = kind
+    elif kind in _SERVER_KINDS:
+        cls = _SERVER_KINDS[kind]
+    else:
         raise ValueError('no web server kind %r (known: %s)' % (kind, ', '.join(_SERVER_KINDS)))
+    if isinstance(extra_conf, dict):
+        extra_conf = extra_conf.get(cls.kind, '')
+    why = cls.missing()
+    if why:
+        raise RuntimeError('cannot start %s: %s' % (cls.kind, why))
     for attempt in range(3):
         try:
-            return _SERVER_KINDS[kind](scratch, config=config, extra_conf=extra_conf).start()
+            return cls(scratch, config=config, extra_conf=extra_conf).start()
         except RuntimeError as e:
             # free_port() closed its socket before the server bound it: in a
             # parallel make check someone else may have taken it meanwhile.
