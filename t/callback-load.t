@@ -17,7 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
 from pinconf import ice_phone, pie, ace, dice, new_callid, action_name  # noqa: E402
 
-CALLS = 50
+# 50 calls make the 200 concurrent callbacks the issue asks for.  A sanitizer
+# build's CGIs cost tens of milliseconds of CPU each to start, so 200 of them on
+# two cores outlast the lock timeout by CPU alone: there the test checks the
+# same behaviour with fewer calls, and the figure comes from the plain build.
+CALLS = 12 if os.environ.get('PINCONF_SANITIZED') else 50
 KINDS = ('ice', 'pie', 'ace', 'dice')
 LOCK_SECONDS = 2.0
 SINCH_TIMEOUT = 5.0	# Sinch drops a call whose ICE is not answered in 5 s
@@ -112,7 +116,7 @@ def run_round(t, scratch, server, conference, name, ordered):
          '%s: the sqlite3 process held its write lock %.0f s, then committed' % (name, LOCK_SECONDS),
          diag='  stderr: %r' % getattr(release, 'stderr', None))
     if not ordered:
-        t.ok(in_flight[1] >= 150, '%s: the requests really were in flight together' % name,
+        t.ok(in_flight[1] >= 3 * CALLS, '%s: the requests really were in flight together' % name,
              diag='  at most %d at once' % in_flight[1])
 
     # A call one of whose callbacks timed out on
