@@ -200,9 +200,17 @@ test('without JavaScript the page shows the dial-in numbers beside its notice', 
 	await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
 	await openJoin(page, { base: DIAL_IN_BASE, waitForSdk: false });
 	assert.match(await text(page, 'noscript p'), /needs JavaScript/);
-	assert.ok(await page.locator('noscript p').isVisible(), 'the notice shows');
-	assert.ok(await page.locator('#dial-in').isVisible(), 'the numbers show without opening the dialog');
-	assert.ok(await page.locator('#dial-in a[href="tel:+46850551234"]').isVisible());
+	/* Wait for the state, not just look: the stylesheet may still be on its way. */
+	const visible = async (selector, what) => {
+		try {
+			await page.locator(selector).waitFor({ state: 'visible', timeout: 5000 });
+		} catch (error) {
+			assert.fail(what);
+		}
+	};
+	await visible('noscript p', 'the notice shows');
+	await visible('#dial-in', 'the numbers show without opening the dialog');
+	await visible('#dial-in a[href="tel:+46850551234"]', 'the number is a tel: link');
 	assert.ok(await page.locator('#dial-in-link').isHidden(), 'no link that needs JavaScript');
 	await page.close();
 });
