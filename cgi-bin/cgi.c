@@ -12,7 +12,6 @@
 #include <cjson/cJSON.h>
 
 #include "cgi.h"
-#include "crypto.h"
 
 /* The most of an unwanted body we read, so that a server does not reset us. */
 #define CGI_DRAIN_MAX	(1024 * 1024)
@@ -351,11 +350,17 @@ cgi_log(const struct cgi_request *request, const char *format, ...)
 }
 
 void
-cgi_refuse(const struct cgi_request *request, struct cgi_response *response,
-    int status, const char *message, const char *why)
+cgi_log_refusal(const struct cgi_request *request, int status, const char *why)
 {
 	cgi_log(request, "%s %s: %d %s", request->method,
 	    request->path != NULL ? request->path : "?", status, why);
+}
+
+void
+cgi_refuse(const struct cgi_request *request, struct cgi_response *response,
+    int status, const char *message, const char *why)
+{
+	cgi_log_refusal(request, status, why);
 	cgi_response_json_error(response, status, message);
 }
 
@@ -394,8 +399,8 @@ cgi_main(const char *program, cgi_handler *handler)
 	int rc;
 
 	cgi_response_init(&response);
-	if (cgi_request_from_environment(&request, program) != 0 || crypto_init() != 0)
-		cgi_refuse(&request, &response, 500, "internal error", "cannot initialise");
+	if (cgi_request_from_environment(&request, program) != 0)
+		cgi_refuse(&request, &response, 500, "internal error", "out of memory");
 	else
 		handler(&request, stdin, &response);
 	cgi_request_drain(&request, stdin);

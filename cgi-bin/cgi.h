@@ -64,6 +64,9 @@ int	 cgi_response_write(const struct cgi_response *, FILE *out);
 void	 cgi_log(const struct cgi_request *, const char *format, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* The one log line of a refused request: "program: METHOD PATH: STATUS why". */
+void	 cgi_log_refusal(const struct cgi_request *, int status, const char *why);
+
 /* Log why, and answer status with {"error": message}: the one path for refusals. */
 void	 cgi_refuse(const struct cgi_request *, struct cgi_response *, int status,
 	    const char *message, const char *why);

@@ -123,6 +123,7 @@ bad:
 void
 crypto_md5(const void *data, size_t length, unsigned char digest[CRYPTO_MD5_LENGTH])
 {
+	crypto_init();
 	gcry_md_hash_buffer(GCRY_MD_MD5, digest, data, length);
 }
 
@@ -130,7 +131,8 @@ static int
 hmac_sha256_open(gcry_mac_hd_t *mac, const void *key, size_t key_length,
     const void *message, size_t message_length)
 {
-	if (gcry_mac_open(mac, GCRY_MAC_HMAC_SHA256, 0, NULL) != 0)
+	/* Initialised here, on first use: join.cgi never needs libgcrypt at all. */
+	if (crypto_init() != 0 || gcry_mac_open(mac, GCRY_MAC_HMAC_SHA256, 0, NULL) != 0)
 		return -1;
 	if (gcry_mac_setkey(*mac, key, key_length) != 0 ||
 	    gcry_mac_write(*mac, message, message_length) != 0) {

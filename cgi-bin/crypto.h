@@ -7,7 +7,7 @@
 #define CRYPTO_MD5_LENGTH	16
 #define CRYPTO_SHA256_LENGTH	32
 
-/* Initialise libgcrypt once per process; 0 on success. */
+/* Initialise libgcrypt once per process (the hashing functions do it on first use); 0 on success. */
 int	 crypto_init(void);
 
 /* Base64 (RFC 4648, standard alphabet, padded) of length bytes; malloc'd, NULL on ENOMEM. */

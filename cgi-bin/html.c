@@ -30,8 +30,7 @@ html_refuse(const struct cgi_request *request, struct cgi_response *response,
 	size_t length;
 	FILE *out;
 
-	cgi_log(request, "%s %s: %d %s", request->method,
-	    request->path != NULL ? request->path : "?", status, why);
+	cgi_log_refusal(request, status, why);
 	if ((out = open_memstream(&page, &length)) != NULL) {
 		fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
