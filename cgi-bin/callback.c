@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "configfile.h"
 #include "db.h"
+#include "service.h"
 #include "sinch.h"
 
 #define CALLBACK_BODY_MAX	(64 * 1024)
@@ -19,9 +20,9 @@
 struct callback {
 	struct cgi_request	*request;
 	struct cgi_response	*response;
-	struct config		 config;
-	struct db		 db;
-	int			 db_open;
+	struct service		*service;
+	const struct config	*config;
+	struct db		*db;
 	struct sinch_event	 event;
 	cJSON			*svaml;
 	time_t			 now;
@@ -30,11 +31,7 @@ struct callback {
 static int
 callback_open_database(struct callback *callback)
 {
-	if (db_open(&callback->db, callback->config.database, DB_READ_WRITE,
-	    callback->config.busy_timeout) != DB_OK)
-		return DB_FAULT;
-	callback->db_open = 1;
-	return DB_OK;
+	return service_database(callback->service, DB_READ_WRITE, &callback->db);
 }
 
 /* Find the active conference for pin; DB_NONE for a malformed or unknown PIN. */
@@ -42,7 +39,7 @@ static int
 callback_find_conference(struct callback *callback, const char *pin,
     struct db_conference *conference)
 {
-	return db_find_conference_for_pin(&callback->db, pin, callback->config.timezone,
+	return db_find_conference_for_pin(callback->db, pin, callback->config->timezone,
 	    callback->now, conference);
 }
 
@@ -50,11 +47,11 @@ static int
 callback_connect(struct callback *callback, const struct db_conference *conference,
     const char *cli)
 {
-	if (db_call_joined(&callback->db, callback->event.callid, conference) != DB_OK)
+	if (db_call_joined(callback->db, callback->event.callid, conference) != DB_OK)
 		return DB_FAULT;
-	if (svaml_say(callback->svaml, callback->config.say_welcome, callback->config.locale) != 0 ||
+	if (svaml_say(callback->svaml, callback->config->say_welcome, callback->config->locale) != 0 ||
 	    svaml_connect_conference(callback->svaml, conference->sinch_id, cli,
-	    callback->config.moh) != 0)
+	    callback->config->moh) != 0)
 		return DB_FAULT;
 	return DB_OK;
 }
@@ -62,7 +59,7 @@ callback_connect(struct callback *callback, const struct db_conference *conferen
 static int
 callback_reject(struct callback *callback, const char *then)
 {
-	if (svaml_say(callback->svaml, callback->config.say_invalid, callback->config.locale) != 0 ||
+	if (svaml_say(callback->svaml, callback->config->say_invalid, callback->config->locale) != 0 ||
 	    svaml_action(callback->svaml, then) != 0)
 		return DB_FAULT;
 	return DB_OK;
@@ -87,13 +84,13 @@ answer_browser_ice(struct callback *callback)
 		    event->callid, event->to_type != NULL ? event->to_type : "missing");
 		return svaml_action(callback->svaml, "hangup") == 0 ? DB_OK : DB_FAULT;
 	}
-	if (db_call_started(&callback->db, event->callid, "mxp", event->caller) != DB_OK)
+	if (db_call_started(callback->db, event->callid, "mxp", event->caller) != DB_OK)
 		return DB_FAULT;
 	if (event->caller != NULL &&
-	    db_ticket_address(&callback->db, event->caller, address, sizeof(address)) == DB_FAULT)
+	    db_ticket_address(callback->db, event->caller, address, sizeof(address)) == DB_FAULT)
 		return DB_FAULT;
 	if (*address != '\0' &&
-	    db_guess_lockout(&callback->db, address, callback->now, &retry_after) != DB_OK)
+	    db_guess_lockout(callback->db, address, callback->now, &retry_after) != DB_OK)
 		return DB_FAULT;
 	/* A locked-out address is refused even with the right PIN, as getticket does. */
 	rc = retry_after > 0 ? DB_NONE :
@@ -102,9 +99,9 @@ answer_browser_ice(struct callback *callback)
 		return callback_connect(callback, &conference, event->caller);
 	if (rc != DB_NONE)
 		return rc;
-	if (db_call_failed_attempt(&callback->db, event->callid, &attempts) != DB_OK)
+	if (db_call_failed_attempt(callback->db, event->callid, &attempts) != DB_OK)
 		return DB_FAULT;
-	if (*address != '\0' && retry_after == 0 && db_guess_record(&callback->db, address) != DB_OK)
+	if (*address != '\0' && retry_after == 0 && db_guess_record(callback->db, address) != DB_OK)
 		return DB_FAULT;
 	return callback_reject(callback, "hangup");
 }
@@ -114,12 +111,12 @@ answer_phone_ice(struct callback *callback)
 {
 	int pin_length;
 
-	if (db_call_started(&callback->db, callback->event.callid, "pstn",
+	if (db_call_started(callback->db, callback->event.callid, "pstn",
 	    callback->event.caller) != DB_OK)
 		return DB_FAULT;
-	if (db_setting(&callback->db, "pin_length", &pin_length) != DB_OK)
+	if (db_setting(callback->db, "pin_length", &pin_length) != DB_OK)
 		return DB_FAULT;
-	return svaml_run_menu(callback->svaml, &callback->config, pin_length) == 0 ?
+	return svaml_run_menu(callback->svaml, callback->config, pin_length) == 0 ?
 	    DB_OK : DB_FAULT;
 }
 
@@ -129,14 +126,14 @@ answer_wrong_pin(struct callback *callback)
 {
 	int attempts, pin_length;
 
-	if (db_call_failed_attempt(&callback->db, callback->event.callid, &attempts) != DB_OK)
+	if (db_call_failed_attempt(callback->db, callback->event.callid, &attempts) != DB_OK)
 		return DB_FAULT;
-	if (attempts >= callback->config.pin_attempts)
+	if (attempts >= callback->config->pin_attempts)
 		return callback_reject(callback, "hangup");
-	if (db_setting(&callback->db, "pin_length", &pin_length) != DB_OK)
+	if (db_setting(callback->db, "pin_length", &pin_length) != DB_OK)
 		return DB_FAULT;
-	if (svaml_say(callback->svaml, callback->config.say_invalid, callback->config.locale) != 0 ||
-	    svaml_run_menu(callback->svaml, &callback->config, pin_length) != 0)
+	if (svaml_say(callback->svaml, callback->config->say_invalid, callback->config->locale) != 0 ||
+	    svaml_run_menu(callback->svaml, callback->config, pin_length) != 0)
 		return DB_FAULT;
 	return DB_OK;
 }
@@ -156,7 +153,7 @@ answer_pie(struct callback *callback)
 	if (rc != DB_OK)
 		return rc;
 	/* PIE carries no caller id: the ICE of this call stored it. */
-	if (db_call_caller(&callback->db, callback->event.callid, caller, sizeof(caller)) == DB_FAULT)
+	if (db_call_caller(callback->db, callback->event.callid, caller, sizeof(caller)) == DB_FAULT)
 		return DB_FAULT;
 	return callback_connect(callback, &conference, caller);
 }
@@ -166,17 +163,17 @@ answer_dice(struct callback *callback)
 {
 	char cutoff[CLOCK_TIME_SIZE];
 
-	if (db_call_ended(&callback->db, callback->event.callid, callback->event.reason,
+	if (db_call_ended(callback->db, callback->event.callid, callback->event.reason,
 	    callback->event.result, callback->event.duration) != DB_OK)
 		return DB_FAULT;
 	/* Pruning rides along in small batches, so no cron job is needed. */
-	if (db_prune_tickets_and_guesses(&callback->db, callback->now,
-	    callback->config.ticket_expires) != DB_OK)
+	if (db_prune_tickets_and_guesses(callback->db, callback->now,
+	    callback->config->ticket_expires) != DB_OK)
 		return DB_FAULT;
-	if (callback->config.retention_days > 0) {
-		clock_format_utc(callback->now - (time_t)callback->config.retention_days * 86400,
+	if (callback->config->retention_days > 0) {
+		clock_format_utc(callback->now - (time_t)callback->config->retention_days * 86400,
 		    -1, cutoff);
-		if (db_prune_calls(&callback->db, cutoff) != DB_OK)
+		if (db_prune_calls(callback->db, cutoff) != DB_OK)
 			return DB_FAULT;
 	}
 	return DB_OK;
@@ -186,19 +183,20 @@ answer_dice(struct callback *callback)
 static int
 callback_transaction(struct callback *callback, int (*answer)(struct callback *))
 {
-	if (callback_open_database(callback) != DB_OK || db_begin(&callback->db) != DB_OK)
+	if (callback_open_database(callback) != DB_OK || db_begin(callback->db) != DB_OK)
 		return DB_FAULT;
 	if (answer(callback) != DB_OK) {
-		db_rollback(&callback->db);
+		db_rollback(callback->db);
 		return DB_FAULT;
 	}
-	return db_commit(&callback->db);
+	return db_commit(callback->db);
 }
 
 static const char *
 callback_fault_reason(struct callback *callback)
 {
-	return callback->db.why[0] != '\0' ? callback->db.why : "cannot build the answer";
+	return callback->db != NULL && callback->db->why[0] != '\0' ? callback->db->why :
+	    "cannot build the answer";
 }
 
 /* A fault during a live call: the caller hears an apology, never silence. */
@@ -210,7 +208,7 @@ callback_apologise(struct callback *callback)
 	cJSON_Delete(callback->svaml);
 	callback->svaml = svaml_new();
 	if (callback->svaml == NULL ||
-	    svaml_say(callback->svaml, callback->config.say_unavailable, callback->config.locale) != 0 ||
+	    svaml_say(callback->svaml, callback->config->say_unavailable, callback->config->locale) != 0 ||
 	    svaml_action(callback->svaml, "hangup") != 0) {
 		/* Out of memory: a bare hangup is the most we can still say. */
 		cgi_response_set_body(callback->response, 200, "application/json",
@@ -263,9 +261,10 @@ callback_answer(struct callback *callback)
 
 /* Checks in the order that refuses cheapest first; the signature before any parsing. */
 static void
-callback_handle(struct cgi_request *request, FILE *in, struct cgi_response *response)
+callback_handle(struct service *service, struct cgi_request *request, FILE *in,
+    struct cgi_response *response)
 {
-	struct callback callback = { .request = request, .response = response };
+	struct callback callback = { .service = service, .request = request, .response = response };
 	char why[256];
 	const char *reason;
 	int status;
@@ -285,15 +284,15 @@ callback_handle(struct cgi_request *request, FILE *in, struct cgi_response *resp
 		cgi_refuse(request, response, status, reason, reason);
 		return;
 	}
-	if (config_load(&callback.config, config_path(), why, sizeof(why)) != 0) {
+	if ((callback.config = service_config(service, why, sizeof(why))) == NULL) {
 		cgi_log(request, "config %s: %s", config_path(), why);
 		cgi_response_json_error(response, 500, "server configuration error");
 		return;
 	}
-	if (!callback.config.verify_signatures)
+	if (!callback.config->verify_signatures)
 		cgi_log(request, "WARNING: verify_signatures = no in %s: anyone can post"
 		    " callbacks; never run this way in production", config_path());
-	else if (sinch_verify_request(&callback.config, request, callback.now, &reason) != 0) {
+	else if (sinch_verify_request(callback.config, request, callback.now, &reason) != 0) {
 		cgi_refuse(request, response, 401, "request is not signed by Sinch", reason);
 		goto out;
 	}
@@ -309,13 +308,10 @@ callback_handle(struct cgi_request *request, FILE *in, struct cgi_response *resp
 out:
 	cJSON_Delete(callback.svaml);
 	sinch_event_free(&callback.event);
-	if (callback.db_open)
-		db_close(&callback.db);
-	config_free(&callback.config);
 }
 
 int
 main(void)
 {
-	return cgi_main("callback.cgi", callback_handle);
+	return service_main("callback.cgi", callback_handle);
 }

@@ -369,7 +369,7 @@ cgi_refuse(const struct cgi_request *request, struct cgi_response *response,
  * connection when one is left unread, and the client never sees our 405 or
  * 413.  Read and discard what a refused request sent, up to a bound.
  */
-static void
+void
 cgi_request_drain(const struct cgi_request *request, FILE *in)
 {
 	char buffer[8192];
@@ -389,23 +389,4 @@ cgi_request_drain(const struct cgi_request *request, FILE *in)
 			break;
 		left -= (long long)got;
 	}
-}
-
-int
-cgi_main(const char *program, cgi_handler *handler)
-{
-	struct cgi_request request;
-	struct cgi_response response;
-	int rc;
-
-	cgi_response_init(&response);
-	if (cgi_request_from_environment(&request, program) != 0)
-		cgi_refuse(&request, &response, 500, "internal error", "out of memory");
-	else
-		handler(&request, stdin, &response);
-	cgi_request_drain(&request, stdin);
-	rc = cgi_response_write(&response, stdout);
-	cgi_request_free(&request);
-	cgi_response_free(&response);
-	return rc == 0 ? 0 : 1;
 }

@@ -73,9 +73,7 @@ void	 cgi_refuse(const struct cgi_request *, struct cgi_response *, int status,
 
 const char *cgi_status_text(int status);
 
-typedef void cgi_handler(struct cgi_request *, FILE *in, struct cgi_response *);
-
-/* The whole of a CGI main(): read the environment, run handler, write the answer. */
-int	 cgi_main(const char *program, cgi_handler *handler);
+/* Read and discard what a refused request sent, up to a bound (mod_cgid resets otherwise). */
+void	 cgi_request_drain(const struct cgi_request *, FILE *in);
 
 #endif

@@ -12,6 +12,7 @@
 #include "cgi.h"
 #include "configfile.h"
 #include "db.h"
+#include "service.h"
 #include "sinch.h"
 
 #define IDENTITY_MAX	64	/* the longest name the page lets a person type */
@@ -19,9 +20,9 @@
 struct getticket {
 	struct cgi_request	*request;
 	struct cgi_response	*response;
-	struct config		 config;
-	struct db		 db;
-	int			 db_open;
+	struct service		*service;
+	const struct config	*config;
+	struct db		*db;
 	char			*identity;
 	char			*pin;
 	const char		*address;
@@ -34,8 +35,8 @@ getticket_answer_ticket(struct getticket *getticket)
 	cJSON *object = NULL;
 	char *ticket, *body = NULL;
 
-	ticket = sinch_user_ticket(&getticket->config, getticket->identity, getticket->now.tv_sec,
-	    (int)(getticket->now.tv_usec / 1000), getticket->config.ticket_expires);
+	ticket = sinch_user_ticket(getticket->config, getticket->identity, getticket->now.tv_sec,
+	    (int)(getticket->now.tv_usec / 1000), getticket->config->ticket_expires);
 	if (ticket != NULL && (object = cJSON_CreateObject()) != NULL &&
 	    cJSON_AddStringToObject(object, "userTicket", ticket) != NULL)
 		body = cJSON_PrintUnformatted(object);
@@ -65,9 +66,9 @@ getticket_answer_locked_out(struct getticket *getticket, int retry_after)
 static void
 getticket_fault(struct getticket *getticket)
 {
-	db_rollback(&getticket->db);
+	db_rollback(getticket->db);
 	cgi_refuse(getticket->request, getticket->response, 503,
-	    "the conference service is unavailable; try again later", getticket->db.why);
+	    "the conference service is unavailable; try again later", getticket->db->why);
 }
 
 /* Look the PIN up and sign, or count a wrong guess: one write transaction. */
@@ -77,31 +78,29 @@ getticket_lookup(struct getticket *getticket)
 	struct db_conference conference;
 	int retry_after, rc;
 
-	if (db_open(&getticket->db, getticket->config.database, DB_READ_WRITE,
-	    getticket->config.busy_timeout) != DB_OK) {
+	if (service_database(getticket->service, DB_READ_WRITE, &getticket->db) != DB_OK) {
 		cgi_refuse(getticket->request, getticket->response, 503,
-		    "the conference service is unavailable; try again later", getticket->db.why);
+		    "the conference service is unavailable; try again later", getticket->db->why);
 		return;
 	}
-	getticket->db_open = 1;
-	if (db_begin(&getticket->db) != DB_OK ||
-	    db_guess_lockout(&getticket->db, getticket->address, getticket->now.tv_sec,
+	if (db_begin(getticket->db) != DB_OK ||
+	    db_guess_lockout(getticket->db, getticket->address, getticket->now.tv_sec,
 	    &retry_after) != DB_OK) {
 		getticket_fault(getticket);
 		return;
 	}
 	if (retry_after > 0) {
-		db_rollback(&getticket->db);
+		db_rollback(getticket->db);
 		getticket_answer_locked_out(getticket, retry_after);
 		return;
 	}
-	rc = db_find_conference_for_pin(&getticket->db, getticket->pin, getticket->config.timezone,
+	rc = db_find_conference_for_pin(getticket->db, getticket->pin, getticket->config->timezone,
 	    getticket->now.tv_sec, &conference);
 	if (rc == DB_FAULT ||
-	    (rc == DB_NONE && db_guess_record(&getticket->db, getticket->address) != DB_OK) ||
-	    (rc == DB_OK && db_ticket_issued(&getticket->db, getticket->identity,
+	    (rc == DB_NONE && db_guess_record(getticket->db, getticket->address) != DB_OK) ||
+	    (rc == DB_OK && db_ticket_issued(getticket->db, getticket->identity,
 	    getticket->address) != DB_OK) ||
-	    db_commit(&getticket->db) != DB_OK) {
+	    db_commit(getticket->db) != DB_OK) {
 		getticket_fault(getticket);
 		return;
 	}
@@ -113,9 +112,10 @@ getticket_lookup(struct getticket *getticket)
 }
 
 static void
-getticket_handle(struct cgi_request *request, FILE *in, struct cgi_response *response)
+getticket_handle(struct service *service, struct cgi_request *request, FILE *in,
+    struct cgi_response *response)
 {
-	struct getticket getticket = { .request = request, .response = response };
+	struct getticket getticket = { .service = service, .request = request, .response = response };
 	char why[256];
 
 	(void)in;
@@ -138,16 +138,13 @@ getticket_handle(struct cgi_request *request, FILE *in, struct cgi_response *res
 		cgi_refuse(request, response, 400, "pin is required", "missing pin");
 		goto out;
 	}
-	if (config_load(&getticket.config, config_path(), why, sizeof(why)) != 0) {
+	if ((getticket.config = service_config(service, why, sizeof(why))) == NULL) {
 		cgi_log(request, "config %s: %s", config_path(), why);
 		cgi_response_json_error(response, 500, "server configuration error");
 		goto out;
 	}
 	getticket_lookup(&getticket);
 out:
-	if (getticket.db_open)
-		db_close(&getticket.db);
-	config_free(&getticket.config);
 	free(getticket.identity);
 	free(getticket.pin);
 }
@@ -155,5 +152,5 @@ out:
 int
 main(void)
 {
-	return cgi_main("getticket.cgi", getticket_handle);
+	return service_main("getticket.cgi", getticket_handle);
 }

@@ -11,13 +11,14 @@
 #include "configfile.h"
 #include "db.h"
 #include "html.h"
+#include "service.h"
 
 struct join {
 	struct cgi_request	*request;
 	struct cgi_response	*response;
-	struct config		 config;
-	struct db		 db;
-	int			 db_open;
+	struct service		*service;
+	const struct config	*config;
+	struct db		*db;
 	char			*pin;		/* prefilled from ?pin=, digits only */
 	FILE			*dial_in;	/* the dial-in list, rendered first */
 	char			*dial_in_html;
@@ -90,7 +91,7 @@ join_set_headers(struct join *join)
 {
 	char origin[256];
 
-	join_sdk_origin(join->config.sinch_js_url, origin, sizeof(origin));
+	join_sdk_origin(join->config->sinch_js_url, origin, sizeof(origin));
 	/* Scripts only from us and the SDK; the SDK talks to Sinch's hosts. */
 	if (asprintf(&join->response->extra_header, "Content-Security-Policy: "
 	    "default-src 'none'; script-src 'self'%s%s; connect-src 'self' https://*.sinch.com "
@@ -133,9 +134,9 @@ join_render(struct join *join, FILE *out)
 	    "<link rel=\"icon\" href=\"data:,\">\n"
 	    "<link rel=\"stylesheet\" href=\"/pinconf.css\">\n</head>\n<body>\n"
 	    "<main id=\"pinconf\" data-application-key=\"", out);
-	html_text(out, join->config.application_key);
+	html_text(out, join->config->application_key);
 	fputs("\" data-sdk-url=\"", out);
-	html_text(out, join->config.sinch_js_url);
+	html_text(out, join->config->sinch_js_url);
 	fputs("\" data-ticket-url=\"/cgi-bin/getticket.cgi\">\n"
 	    "<h1>Join a conference</h1>\n"
 	    "<noscript><p class=\"notice\">This page needs JavaScript to call from the browser.", out);
@@ -173,24 +174,23 @@ join_read_dial_in(struct join *join)
 {
 	int rc;
 
-	if (db_open(&join->db, join->config.database, DB_READ_ONLY,
-	    join->config.busy_timeout) != DB_OK)
+	if (service_database(join->service, DB_READ_ONLY, &join->db) != DB_OK)
 		return DB_FAULT;
-	join->db_open = 1;
 	if ((join->dial_in = open_memstream(&join->dial_in_html, &join->dial_in_length)) == NULL) {
-		snprintf(join->db.why, sizeof(join->db.why), "out of memory");
+		snprintf(join->db->why, sizeof(join->db->why), "out of memory");
 		return DB_FAULT;
 	}
-	rc = db_dial_in_each(&join->db, join_dial_in_row, join);
+	rc = db_dial_in_each(join->db, join_dial_in_row, join);
 	fclose(join->dial_in);
 	join->dial_in = NULL;
 	return rc;
 }
 
 static void
-join_handle(struct cgi_request *request, FILE *in, struct cgi_response *response)
+join_handle(struct service *service, struct cgi_request *request, FILE *in,
+    struct cgi_response *response)
 {
-	struct join join = { .request = request, .response = response };
+	struct join join = { .service = service, .request = request, .response = response };
 	char why[256], reason[512], *page = NULL;
 	size_t length;
 	FILE *out;
@@ -201,14 +201,14 @@ join_handle(struct cgi_request *request, FILE *in, struct cgi_response *response
 		cgi_response_add_header(response, "Allow: GET, HEAD");
 		return;
 	}
-	if (config_load(&join.config, config_path(), why, sizeof(why)) != 0) {
+	if ((join.config = service_config(service, why, sizeof(why))) == NULL) {
 		snprintf(reason, sizeof(reason), "config %s: %s", config_path(), why);
 		html_refuse(request, response, 500, "The server is not configured correctly.", reason);
 		goto out;
 	}
 	if (join_read_dial_in(&join) != DB_OK) {
 		html_refuse(request, response, 503,
-		    "The conference service is unavailable. Try again later.", join.db.why);
+		    "The conference service is unavailable. Try again later.", join.db->why);
 		goto out;
 	}
 	join.pin = cgi_query_value(request, "pin");
@@ -227,15 +227,12 @@ join_handle(struct cgi_request *request, FILE *in, struct cgi_response *response
 	fclose(out);
 	cgi_response_set_body(response, 200, "text/html; charset=utf-8", page);
 out:
-	if (join.db_open)
-		db_close(&join.db);
 	free(join.dial_in_html);
 	free(join.pin);
-	config_free(&join.config);
 }
 
 int
 main(void)
 {
-	return cgi_main("join.cgi", join_handle);
+	return service_main("join.cgi", join_handle);
 }

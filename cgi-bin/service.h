@@ -1,0 +1,44 @@
+/* service.h: what a program keeps between the requests it serves: config and database. */
+#ifndef PINCONF_SERVICE_H
+#define PINCONF_SERVICE_H
+
+#include <stdio.h>
+
+#include "cgi.h"
+#include "configfile.h"
+#include "db.h"
+
+/*
+ * One per process.  As a CGI it lives for one request; under FastCGI for
+ * many, and then the config and the open database are reused, never anything
+ * that belongs to a request.
+ */
+struct service {
+	const char	*program;
+	int		 persistent;	/* FastCGI: keep config and database between requests */
+	struct config	 config;
+	int		 config_loaded;
+	struct db	 db;
+	int		 db_open;
+	enum db_mode	 db_mode;
+};
+
+/* The config, loaded now or kept; NULL with a one-line reason in why (no secret in it). */
+const struct config *service_config(struct service *, char *why, size_t why_size);
+
+/*
+ * The database, opened now or kept, in mode; needs service_config() first.
+ * *db is always set, so (*db)->why says what failed.  DB_OK, or a fault.
+ */
+int	 service_database(struct service *, enum db_mode, struct db **db);
+
+/* After each request: roll back what it left open; as a CGI, close everything. */
+void	 service_request_done(struct service *);
+
+typedef void service_handler(struct service *, struct cgi_request *, FILE *in,
+	    struct cgi_response *);
+
+/* The whole of a program's main(): serve one request as a CGI, or many under FastCGI. */
+int	 service_main(const char *program, service_handler *handler);
+
+#endif
