@@ -56,6 +56,10 @@ cgi_request_from_environment(struct cgi_request *request, const char *program)
 	request->content_length = environment("CONTENT_LENGTH");
 	request->query = query != NULL ? query : "";
 	request->remote_address = environment("REMOTE_ADDR");
+	request->forwarded_for = environment("HTTP_X_FORWARDED_FOR");
+	request->origin = environment("HTTP_ORIGIN");
+	request->fetch_site = environment("HTTP_SEC_FETCH_SITE");
+	request->host = environment("HTTP_HOST");
 	request->authorization = environment("HTTP_AUTHORIZATION");
 	request->timestamp = environment("HTTP_X_TIMESTAMP");
 	if (request->method == NULL)
@@ -228,7 +232,13 @@ url_decode(const char *text, size_t length)
 char *
 cgi_query_value(const struct cgi_request *request, const char *name)
 {
-	const char *p = request->query, *end, *equals;
+	return cgi_form_value(request->query, name);
+}
+
+char *
+cgi_form_value(const char *encoded, const char *name)
+{
+	const char *p = encoded, *end, *equals;
 	size_t name_length = strlen(name);
 
 	while (*p != '\0') {

@@ -14,6 +14,10 @@ struct cgi_request {
 	const char	*content_length;
 	const char	*query;		/* never NULL */
 	const char	*remote_address;
+	const char	*forwarded_for;	/* X-Forwarded-For; see address_client() */
+	const char	*origin;	/* Origin and Sec-Fetch-Site: cross-site checks */
+	const char	*fetch_site;
+	const char	*host;
 	const char	*authorization;
 	const char	*timestamp;	/* X-Timestamp header */
 	char		*path;		/* path as the client asked for it, no query */
@@ -49,6 +53,9 @@ int	 cgi_content_type_is(const struct cgi_request *, const char *type);
 
 /* Value of query parameter name, URL-decoded, malloc'd; NULL if absent or bad. */
 char	*cgi_query_value(const struct cgi_request *, const char *name);
+
+/* The same for any application/x-www-form-urlencoded text, such as a POST body. */
+char	*cgi_form_value(const char *encoded, const char *name);
 
 void	 cgi_response_init(struct cgi_response *);
 void	 cgi_response_free(struct cgi_response *);
