@@ -53,7 +53,8 @@ static const struct config_key config_keys[] = {
 	INTEGER(menu_timeout, "30", 1, 30),
 	INTEGER(busy_timeout, "3000", 0, 4500),
 	INTEGER(ticket_expires, "3600", 60, 86400),
-	STRING(sinch_js_url, "https://cdn.sinch.com/latest/sinch.min.js"),
+	STRING(sinch_js_url, "https://cdn.sinch.com/latest/sinch-rtc-min.js"),
+	STRING(sinch_environment, "https://ocra.api.sinch.com"),
 	INTEGER(retention_days, "0", 0, 36500),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -234,6 +235,23 @@ valid_application_key(const char *key)
 	return 1;
 }
 
+/* Sinch's environment hosts (sinch-api.md 4b); the page gives it to the SDK. */
+static int
+valid_sinch_environment(const char *host)
+{
+	static const char *const hosts[] = {
+		"https://ocra.api.sinch.com", "https://ocra-euc1.api.sinch.com",
+		"https://ocra-use1.api.sinch.com", "https://ocra-sae1.api.sinch.com",
+		"https://ocra-apse1.api.sinch.com", "https://ocra-apse2.api.sinch.com",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		if (strcmp(host, hosts[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 config_check(struct config *config, const unsigned char *seen, char *why, size_t why_size)
 {
@@ -275,6 +293,11 @@ config_check(struct config *config, const unsigned char *seen, char *why, size_t
 	if (strcmp(config->moh, "ring") != 0 && strcmp(config->moh, "music1") != 0 &&
 	    strcmp(config->moh, "music2") != 0 && strcmp(config->moh, "music3") != 0) {
 		snprintf(why, why_size, "moh must be ring, music1, music2 or music3");
+		return -1;
+	}
+	if (!valid_sinch_environment(config->sinch_environment)) {
+		snprintf(why, why_size, "sinch_environment must be https://ocra.api.sinch.com"
+		    " or a regional https://ocra-REGION.api.sinch.com");
 		return -1;
 	}
 	return 0;

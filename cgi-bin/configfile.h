@@ -24,6 +24,7 @@ struct config {
 	int		 busy_timeout;		/* milliseconds to wait for a lock */
 	int		 ticket_expires;	/* seconds */
 	char		*sinch_js_url;
+	char		*sinch_environment;	/* the current SDK's environment host */
 	int		 retention_days;	/* 0 keeps call records forever */
 };
 

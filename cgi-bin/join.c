@@ -92,12 +92,16 @@ join_set_headers(struct join *join)
 	char origin[256];
 
 	join_sdk_origin(join->config->sinch_js_url, origin, sizeof(origin));
-	/* Scripts only from us and the SDK; the SDK talks to Sinch's hosts. */
+	/*
+	 * Scripts only from us and the SDK, never inline.  The current SDK talks
+	 * to its environment host and to a messaging host it learns at run time,
+	 * over https and wss (sinch-api.md 4b), so connect-src cannot list them all.
+	 */
 	if (asprintf(&join->response->extra_header, "Content-Security-Policy: "
-	    "default-src 'none'; script-src 'self'%s%s; connect-src 'self' https://*.sinch.com "
-	    "wss://*.sinch.com; media-src 'self' blob: mediastream:; img-src 'self' data:; "
+	    "default-src 'none'; script-src 'self'%s%s; connect-src 'self' %s https: wss:; "
+	    "media-src 'self' blob: mediastream:; img-src 'self' data:; "
 	    "style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-	    *origin != '\0' ? " " : "", origin) < 0) {
+	    *origin != '\0' ? " " : "", origin, join->config->sinch_environment) < 0) {
 		join->response->extra_header = NULL;
 		return -1;
 	}
@@ -110,10 +114,14 @@ join_set_headers(struct join *join)
 static void
 join_render_form(struct join *join, FILE *out)
 {
-	fputs("<form id=\"join-form\" method=\"get\" action=\"/cgi-bin/join.cgi\">\n"
-	    "<label for=\"name\">Name or e-mail</label>\n"
-	    "<input id=\"name\" name=\"id\" type=\"text\" required maxlength=\"64\""
-	    " autocomplete=\"name\">\n"
+	/*
+	 * POST keeps the name and PIN out of URLs and access logs.  No maxlength
+	 * on the name: it counts UTF-16 units, the rule counts characters, and
+	 * pinconf.js checks the rule itself.
+	 */
+	fputs("<form id=\"join-form\" method=\"post\" action=\"/cgi-bin/join.cgi\">\n"
+	    "<label for=\"name\">Your name</label>\n"
+	    "<input id=\"name\" name=\"name\" type=\"text\" required autocomplete=\"name\">\n"
 	    "<label for=\"pin\">Conference PIN</label>\n"
 	    "<input id=\"pin\" name=\"pin\" type=\"text\" required inputmode=\"numeric\""
 	    " pattern=\"[0-9]{4,8}\" maxlength=\"8\" autocomplete=\"off\"", out);
@@ -137,7 +145,10 @@ join_render(struct join *join, FILE *out)
 	html_text(out, join->config->application_key);
 	fputs("\" data-sdk-url=\"", out);
 	html_text(out, join->config->sinch_js_url);
-	fputs("\" data-ticket-url=\"/cgi-bin/getticket.cgi\">\n"
+	fputs("\" data-environment=\"", out);
+	html_text(out, join->config->sinch_environment);
+	fputs("\" data-ticket-url=\"/cgi-bin/getticket.cgi\""
+	    " data-roster-url=\"/cgi-bin/roster.cgi\">\n"
 	    "<h1>Join a conference</h1>\n"
 	    "<noscript><p class=\"notice\">This page needs JavaScript to call from the browser.", out);
 	fputs(join->dial_in_count > 0 ? " Turn it on, or dial in by phone with a number below."
@@ -146,10 +157,14 @@ join_render(struct join *join, FILE *out)
 	join_render_form(join, out);
 	fputs("<section id=\"in-call\" hidden aria-labelledby=\"in-call-title\">\n"
 	    "<h2 id=\"in-call-title\">In call</h2>\n"
+	    "<p id=\"call-who\"></p>\n"
 	    "<p id=\"call-state\">Connecting</p>\n"
 	    "<p>Duration <time id=\"timer\">00:00:00</time></p>\n"
 	    "<button id=\"mute\" type=\"button\" aria-pressed=\"false\">Mute</button>\n"
 	    "<button id=\"hangup\" type=\"button\">Hang up</button>\n"
+	    "<section id=\"roster\" aria-labelledby=\"roster-title\">"
+	    "<h3 id=\"roster-title\">In this conference</h3>\n"
+	    "<ul id=\"roster-list\" aria-live=\"polite\"></ul></section>\n"
 	    "</section>\n"
 	    "<div id=\"status\" role=\"status\" aria-live=\"polite\"></div>\n"
 	    "<div id=\"error\" role=\"alert\" hidden></div>\n"

@@ -1,6 +1,7 @@
-/* pinconf.js: the join page's client: asks getticket.cgi for a Sinch ticket,
- * starts the Sinch JS SDK and shows the conference call (ringback, timer,
- * mute, hang-up, call log).  Markup contract: join.cgi(8). */
+/* pinconf.js: the join page's client: asks getticket.cgi for credentials,
+ * starts whichever Sinch SDK the page names (the current sinch-rtc 2.x, or
+ * the legacy SinchClient), and shows the conference call (ringback, timer,
+ * mute, hang-up, who is in, call log).  Markup contract: join.cgi(8). */
 'use strict';
 
 (function () {
@@ -13,6 +14,11 @@
 	const SDK_LOAD_MS = 30000;
 	const TICKET_MS = 15000;
 	const START_MS = 20000;
+	/* The roster is asked for this often (issue 12 wants at most 10 s). */
+	const ROSTER_MS = 5000;
+	/* The name rule of getticket.cgi(8), word for word. */
+	const NAME_MAX = 64;
+	const USER_ID = /^[A-Za-z0-9_=-]{1,255}$/;
 
 	const MESSAGES = {
 		sdkLoad: 'The calling service could not be loaded. Check your connection and reload the page.',
@@ -20,13 +26,35 @@
 		microphone: 'Microphone access was denied. Allow it in the browser\'s site settings and try again.',
 		network: 'The server could not be reached. Check your connection and try again.',
 		startTimeout: 'The calling service did not answer. Check your connection and try again.',
-		nameMissing: 'Enter your name or e-mail address.',
+		insecure: 'This page was not opened over HTTPS, so the browser will not let it use your ' +
+			'microphone. Open it with an https:// address (or as localhost on this computer).',
+		name: 'Your name must be 1 to 64 printable characters.',
 		pinMissing: 'Enter the conference PIN.',
-		pinDigits: 'The PIN is 4 to 8 digits, 0 to 9 only.'
+		pinDigits: 'The PIN is 4 to 8 digits, 0 to 9 only.',
+		renewalRefused: 'Your sign-in to the calling service has expired; the next join starts a new one.'
 	};
 
+	/* Plain words for getticket.cgi's statuses, when its answer is not JSON. */
+	const TICKET_STATUS = {
+		400: 'The server did not accept that name or PIN.',
+		403: 'The server refused the request.',
+		404: MESSAGES.unknownPin,
+		405: 'The server refused the request.',
+		409: 'The conference is full or locked.',
+		503: 'The conference service is unavailable. Try again later.'
+	};
+
+	/* The current SDK's numeric end causes (sinch-api.md 4b), in words. */
+	const END_CAUSES = ['ended', 'timeout', 'denied', 'no answer', 'failure', 'hung up',
+		'canceled', 'answered on another device', 'inactive'];
+
 	/* Plain-words errors for the person, as opposed to programming errors. */
-	class JoinError extends Error {}
+	class JoinError extends Error {
+		constructor(message, status = 0) {
+			super(message);
+			this.status = status;
+		}
+	}
 
 	/* The page's elements and the state of the one call it can hold. */
 	function createPage(root) {
@@ -38,10 +66,12 @@
 			pin: byId('pin'),
 			join: byId('join'),
 			inCall: byId('in-call'),
+			callWho: byId('call-who'),
 			callState: byId('call-state'),
 			timer: byId('timer'),
 			mute: byId('mute'),
 			hangup: byId('hangup'),
+			rosterList: byId('roster-list'),
 			status: byId('status'),
 			error: byId('error'),
 			callLog: byId('call-log'),
@@ -49,14 +79,13 @@
 			dialInLink: byId('dial-in-link'),
 			dialIn: byId('dial-in'),
 			dialInClose: byId('dial-in-close'),
-			sdk: null,		/* Promise of the SinchClient constructor */
-			client: null,		/* the one SinchClient of this page */
-			clientStarted: false,
-			identity: null,		/* the name the client was started for */
+			sdk: null,		/* Promise of { kind: 'current'|'legacy', api } */
+			session: null,		/* the client of the last join: see startSession() */
 			audioContext: null,
 			ringback: null,		/* function that stops the ringback tone */
-			call: null,		/* { sinchCall, name, pin, establishedAt, muted } */
+			call: null,		/* { sinchCall, session, name, pin, establishedAt, muted } */
 			timerTimeout: null,
+			roster: null,		/* { interval, stopped, shown } while polling */
 			joining: false
 		};
 	}
@@ -70,6 +99,15 @@
 		return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 	}
 
+	/* Which SDK the script defined: the current one wins if both are there. */
+	function detectSdk() {
+		if (window.Sinch && typeof window.Sinch.getSinchClientBuilder === 'function')
+			return { kind: 'current', api: window.Sinch };
+		if (typeof window.SinchClient === 'function')
+			return { kind: 'legacy', api: window.SinchClient };
+		return null;
+	}
+
 	/* Load the SDK with a script element, so that a failure is seen and said. */
 	function loadSdk(url) {
 		return withDeadline(new Promise((resolve, reject) => {
@@ -81,8 +119,9 @@
 			script.src = url;
 			script.async = true;
 			script.addEventListener('load', () => {
-				if (typeof window.SinchClient === 'function')
-					resolve(window.SinchClient);
+				const sdk = detectSdk();
+				if (sdk !== null)
+					resolve(sdk);
 				else
 					reject(new JoinError(MESSAGES.sdkLoad));
 			});
@@ -142,8 +181,15 @@
 			input.setAttribute('aria-invalid', 'true');
 	}
 
+	/*
+	 * getticket.cgi's rule: trimmed, 1 to 64 characters (code points, not
+	 * bytes or UTF-16 units), none of them a control character.
+	 */
 	function nameProblem(name) {
-		return name === '' ? MESSAGES.nameMissing : '';
+		const length = [...name].length;
+		if (length < 1 || length > NAME_MAX || /\p{Cc}/u.test(name))
+			return MESSAGES.name;
+		return '';
 	}
 
 	function pinProblem(pin) {
@@ -161,10 +207,10 @@
 		return page.form.reportValidity();
 	}
 
-	/* Plain words for a failed getticket answer. */
+	/* Words for a refused getticket answer: the server's own sentence if it sent one. */
 	function describeTicketFailure(status, serverError, retryAfter) {
-		if (status === 404)
-			return MESSAGES.unknownPin;
+		if (serverError !== '')
+			return serverError;
 		if (status === 429) {
 			const seconds = parseInt(retryAfter, 10);
 			if (!(seconds > 0))
@@ -173,10 +219,7 @@
 			return 'Too many wrong PINs from this network. Try again in ' + minutes +
 				(minutes === 1 ? ' minute.' : ' minutes.');
 		}
-		const detail = serverError ? serverError : 'HTTP ' + status;
-		if (status === 400)
-			return 'The server did not accept that name (' + detail + ').';
-		return 'The server could not sign you in (' + detail + ').';
+		return TICKET_STATUS[status] || 'The server could not sign you in (HTTP ' + status + ').';
 	}
 
 	/* The body of a JSON answer, or an empty object when it is not JSON. */
@@ -189,31 +232,50 @@
 		}
 	}
 
-	/* Ask getticket.cgi for a user ticket; it also checks the PIN. */
-	async function fetchTicket(ticketUrl, name, pin) {
-		const url = new URL(ticketUrl, document.baseURI);
-		url.searchParams.set('id', name);
-		url.searchParams.set('pin', pin);
-		let response;
+	/* POST a form to one of our CGIs: nothing of it goes into a URL. */
+	async function postForm(url, fields, milliseconds) {
 		try {
-			response = await fetch(url, {
+			return await fetch(new URL(url, document.baseURI), {
+				method: 'POST',
 				credentials: 'same-origin',
 				cache: 'no-store',
 				headers: { Accept: 'application/json' },
-				signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(TICKET_MS) : undefined
+				body: new URLSearchParams(fields),
+				signal: typeof AbortSignal.timeout === 'function' ?
+					AbortSignal.timeout(milliseconds) : undefined
 			});
 		} catch (error) {
 			throw new JoinError(MESSAGES.network);
 		}
+	}
+
+	/*
+	 * Ask getticket.cgi for credentials: it checks the PIN and issues a user id
+	 * with a registration JWT and a legacy ticket.  With userId it is a renewal
+	 * for that id.  Resolves to the answer, or throws a JoinError with status.
+	 */
+	async function fetchCredentials(page, name, pin, userId = null) {
+		const fields = { name, pin };
+		if (userId !== null)
+			fields.userId = userId;
+		const response = await postForm(page.root.dataset.ticketUrl, fields, TICKET_MS);
 		const body = await readJson(response);
 		if (!response.ok) {
 			throw new JoinError(describeTicketFailure(response.status,
 				typeof body.error === 'string' ? body.error : '',
-				response.headers.get('Retry-After')));
+				response.headers.get('Retry-After')), response.status);
 		}
-		if (typeof body.userTicket !== 'string' || body.userTicket === '')
-			throw new JoinError(describeTicketFailure(response.status, 'no ticket in the answer', null));
-		return body.userTicket;
+		if (typeof body.userId !== 'string' || !USER_ID.test(body.userId) ||
+		    (typeof body.jwt !== 'string' && typeof body.userTicket !== 'string'))
+			throw new JoinError('The server could not sign you in (its answer was incomplete).',
+				response.status);
+		return {
+			userId: body.userId,
+			jwt: typeof body.jwt === 'string' ? body.jwt : '',
+			userTicket: typeof body.userTicket === 'string' ? body.userTicket : '',
+			name: typeof body.name === 'string' && body.name !== '' ? body.name : name,
+			conference: typeof body.conference === 'string' ? body.conference : ''
+		};
 	}
 
 	/* The SDK and the browser report errors as objects, strings or events. */
@@ -244,41 +306,140 @@
 	}
 
 	/*
-	 * One SinchClient a page, started for the first name that got a ticket.
-	 * Later joins reuse it; their fresh ticket only served to check the PIN.
-	 * Signing in again under another name would need a new client (Sinch's
-	 * SDK has no way to change identity), so the name field is locked once
-	 * the client runs and the person reloads the page to use another name.
+	 * A session is one join's Sinch client: its kind, the server-issued user
+	 * id, the name the server shows for it.  Each join gets a fresh id from
+	 * getticket, and a Sinch client cannot change its user, so each join
+	 * builds a new client and stops the one before.
 	 */
-	async function startedClient(page, SinchClient, ticket, name) {
-		if (page.client === null) {
-			page.client = new SinchClient({
-				applicationKey: page.root.dataset.applicationKey,
-				capabilities: { calling: true },
-				startActiveConnection: false,
-				onLogMessage: (message) => console.debug('sinch:', errorText(message) || message)
-			});
-		}
-		if (!page.clientStarted) {
-			try {
-				await withDeadline(page.client.start({ userTicket: ticket }), START_MS,
-					MESSAGES.startTimeout);
-			} catch (error) {
-				throw new JoinError(describeSdkError('The calling service did not start', error));
-			}
-			page.clientStarted = true;
-			page.identity = name;
-			lockName(page);
-		}
-		return page.client;
+	function newSession(page, sdk, credentials, typedName, pin) {
+		return {
+			kind: sdk.kind,
+			client: null,
+			userId: credentials.userId,
+			name: credentials.name,
+			conference: credentials.conference,
+			typedName,
+			pin,
+			firstJwt: credentials.jwt,
+			expired: false,
+			stopped: false
+		};
 	}
 
-	/* The client's identity is fixed: say so beside the name field. */
-	function lockName(page) {
-		page.name.readOnly = true;
-		const hint = fieldMessage(page.name, 'hint');
-		hint.textContent = 'Signed in as ' + page.identity + '. Reload the page to use another name.';
-		hint.hidden = false;
+	/* Stop a session's client: terminate() in the current SDK, stop() in older ones. */
+	function stopSession(session) {
+		if (session === null || session.stopped || session.client === null)
+			return;
+		session.stopped = true;
+		try {
+			if (typeof session.client.terminate === 'function')
+				session.client.terminate();
+			else if (typeof session.client.stop === 'function')
+				session.client.stop();
+		} catch (error) {
+			console.warn('pinconf: stopping the old client:', errorText(error));
+		}
+	}
+
+	/*
+	 * The current SDK asks for a registration JWT at start and again later.
+	 * The first time the one getticket already gave serves; each later time a
+	 * fresh one is fetched for the same user id.  A refused renewal (403)
+	 * ends the session: the next join starts over with a new id.
+	 */
+	async function provideCredentials(page, session, registration) {
+		if (session.firstJwt !== '') {
+			const jwt = session.firstJwt;
+			session.firstJwt = '';
+			registration.register(jwt).catch((error) =>
+				console.warn('pinconf: register:', errorText(error)));
+			return;
+		}
+		let credentials;
+		try {
+			credentials = await fetchCredentials(page, session.typedName, session.pin, session.userId);
+		} catch (error) {
+			registration.registerFailed();
+			if (error instanceof JoinError && error.status === 403) {
+				session.expired = true;
+				announce(page, MESSAGES.renewalRefused);
+			}
+			console.warn('pinconf: credentials renewal:', errorText(error));
+			return;
+		}
+		registration.register(credentials.jwt).catch((error) =>
+			console.warn('pinconf: register:', errorText(error)));
+	}
+
+	/* Build and start a current (sinch-rtc 2.x) client; resolves once it has started. */
+	function startCurrentClient(page, Sinch, session) {
+		const client = Sinch.getSinchClientBuilder()
+			.applicationKey(page.root.dataset.applicationKey)
+			.userId(session.userId)
+			.environmentHost(page.root.dataset.environment)
+			.build();
+		session.client = client;
+		return new Promise((resolve, reject) => {
+			let started = false;
+			client.addListener({
+				onClientStarted: () => {
+					started = true;
+					resolve(client);
+				},
+				onClientFailed: (failed, error) => {
+					const message = describeSdkError('The calling service did not start', error);
+					if (!started) {
+						reject(new JoinError(message));
+					} else if (page.session === session && page.call === null) {
+						showError(page, describeSdkError('The calling service stopped', error));
+					}
+				},
+				onCredentialsRequired: (asking, registration) =>
+					provideCredentials(page, session, registration)
+			});
+			try {
+				const starting = client.start();
+				if (starting && typeof starting.catch === 'function')
+					starting.catch((error) => reject(new JoinError(
+						describeSdkError('The calling service did not start', error))));
+			} catch (error) {
+				reject(new JoinError(describeSdkError('The calling service did not start', error)));
+			}
+		});
+	}
+
+	/* Build and start a legacy SinchClient with the user ticket. */
+	async function startLegacyClient(page, SinchClient, session, ticket) {
+		const client = new SinchClient({
+			applicationKey: page.root.dataset.applicationKey,
+			capabilities: { calling: true },
+			startActiveConnection: false,
+			onLogMessage: (message) => console.debug('sinch:', errorText(message) || message)
+		});
+		session.client = client;
+		try {
+			await client.start({ userTicket: ticket });
+		} catch (error) {
+			throw new JoinError(describeSdkError('The calling service did not start', error));
+		}
+		return client;
+	}
+
+	/* Replace the page's session with a started one for these credentials. */
+	async function startSession(page, sdk, credentials, typedName, pin) {
+		stopSession(page.session);
+		const session = newSession(page, sdk, credentials, typedName, pin);
+		page.session = session;
+		const starting = sdk.kind === 'current' ?
+			startCurrentClient(page, sdk.api, session) :
+			startLegacyClient(page, sdk.api, session, credentials.userTicket);
+		try {
+			await withDeadline(starting, START_MS, MESSAGES.startTimeout);
+		} catch (error) {
+			stopSession(session);
+			throw error;
+		}
+		return session;
 	}
 
 	/* The browser lets a page make sound only after a click: make the context then. */
@@ -358,10 +519,8 @@
 		page.timerTimeout = null;
 	}
 
-	/* The SDK gives the remote sound as a URL (older builds) or a MediaStream. */
-	function playRemoteAudio(audio, sinchCall) {
-		const source = sinchCall.incomingStreamURL !== undefined && sinchCall.incomingStreamURL !== null ?
-			sinchCall.incomingStreamURL : sinchCall.incomingStream;
+	/* Play what the SDK gives as the remote sound: a MediaStream, or a URL in old builds. */
+	function playRemoteAudio(audio, source) {
 		if (typeof source === 'string' && source !== '') {
 			audio.srcObject = null;
 			audio.src = source;
@@ -376,6 +535,12 @@
 			playing.catch((error) => console.warn('pinconf: remote audio:', errorText(error)));
 	}
 
+	/* The legacy SDK's remote sound, known once the call is established. */
+	function legacyRemoteSource(sinchCall) {
+		return sinchCall.incomingStreamURL !== undefined && sinchCall.incomingStreamURL !== null ?
+			sinchCall.incomingStreamURL : sinchCall.incomingStream;
+	}
+
 	function stopRemoteAudio(audio) {
 		audio.pause();
 		audio.srcObject = null;
@@ -388,7 +553,7 @@
 		page.inCall.hidden = !inCall;
 	}
 
-	function resetCallPanel(page) {
+	function resetCallPanel(page, call) {
 		page.timer.textContent = formatDuration(0);
 		page.timer.dateTime = 'PT0S';
 		page.mute.textContent = 'Mute';
@@ -396,25 +561,37 @@
 		page.hangup.disabled = false;
 		page.callState.textContent = 'Connecting';
 		page.callState.dataset.state = 'connecting';
+		page.callWho.textContent = (call.conference !== '' ? call.conference + ': ' : '') +
+			'you appear as ' + call.name + '.';
+		page.rosterList.replaceChildren();
 	}
 
-	function onCallProgressing(page) {
+	function onCallProgressing(page, sinchCall) {
+		if (page.call === null || page.call.sinchCall !== sinchCall)
+			return;
 		if (page.ringback === null)
 			page.ringback = startRingback(page.audioContext);
 		setCallState(page, 'Ringing', 'Ringing: the conference is being reached.');
 	}
 
 	function onCallEstablished(page, sinchCall) {
+		const call = page.call;
+		if (call === null || call.sinchCall !== sinchCall || call.establishedAt !== null)
+			return;
 		stopRingback(page);
-		playRemoteAudio(page.remoteAudio, sinchCall);
-		page.call.establishedAt = Date.now();
+		if (call.session.kind === 'legacy')
+			playRemoteAudio(page.remoteAudio, legacyRemoteSource(sinchCall));
+		call.establishedAt = Date.now();
 		setCallState(page, 'Connected', 'Connected to the conference.');
 		stopTimer(page);
 		runTimer(page);
+		startRoster(page, call);
 	}
 
-	/* "HUNG_UP" reads "hung up". */
+	/* "HUNG_UP" reads "hung up"; the current SDK's 5 too. */
 	function describeEndCause(cause) {
+		if (typeof cause === 'number')
+			return END_CAUSES[cause] || 'ended';
 		if (typeof cause !== 'string' || cause === '')
 			return 'ended';
 		return cause.toLowerCase().replace(/_/g, ' ');
@@ -442,16 +619,32 @@
 			logPart('log-cause', describeEndCause(cause)), ' ',
 			logPart('log-duration', formatDuration(seconds)));
 		item.lastChild.title = 'Duration';
-		item.dataset.cause = typeof cause === 'string' ? cause : '';
+		item.dataset.cause = cause === null || cause === undefined ? '' : String(cause);
 		page.callLog.prepend(item);
 	}
 
-	/* Seconds the call lasted: the SDK's figure, else our own clock. */
-	function callSeconds(sinchCall, call) {
-		const details = typeof sinchCall.getDetails === 'function' ? sinchCall.getDetails() : null;
-		if (details && Number.isFinite(Number(details.duration)))
-			return Number(details.duration);
-		return call.establishedAt === null ? 0 : (Date.now() - call.establishedAt) / 1000;
+	/*
+	 * How a call ended, read the way each SDK tells it: the current one has
+	 * details { duration ms, endCause number, error }, the legacy one
+	 * getDetails() { duration s }, getEndCause() and error.
+	 */
+	function callOutcome(sinchCall, call) {
+		let cause = null, seconds = null, error = sinchCall.error || null;
+		if (call.session.kind === 'current') {
+			const details = sinchCall.details || {};
+			cause = details.endCause !== undefined ? details.endCause : sinchCall.endCause;
+			if (Number.isFinite(Number(details.duration)))
+				seconds = Number(details.duration) / 1000;
+			error = details.error || error;
+		} else {
+			cause = typeof sinchCall.getEndCause === 'function' ? sinchCall.getEndCause() : '';
+			const details = typeof sinchCall.getDetails === 'function' ? sinchCall.getDetails() : null;
+			if (details && Number.isFinite(Number(details.duration)))
+				seconds = Number(details.duration);
+		}
+		if (seconds === null)
+			seconds = call.establishedAt === null ? 0 : (Date.now() - call.establishedAt) / 1000;
+		return { cause, seconds, error };
 	}
 
 	function onCallEnded(page, sinchCall) {
@@ -460,41 +653,123 @@
 			return;
 		stopRingback(page);
 		stopTimer(page);
+		stopRoster(page);
 		stopRemoteAudio(page.remoteAudio);
-		const cause = typeof sinchCall.getEndCause === 'function' ? sinchCall.getEndCause() : '';
-		const seconds = callSeconds(sinchCall, call);
-		logCall(page, call, cause, seconds);
+		const outcome = callOutcome(sinchCall, call);
+		logCall(page, call, outcome.cause, outcome.seconds);
 		page.call = null;
-		if (sinchCall.error) {
-			showError(page, describeSdkError('The call failed', sinchCall.error));
+		if (outcome.error) {
+			showError(page, describeSdkError('The call failed', outcome.error));
 			announce(page, 'The call failed.');
 		} else {
-			announce(page, 'The call ended after ' + formatDuration(seconds) + ' (' +
-				describeEndCause(cause) + ').');
+			announce(page, 'The call ended after ' + formatDuration(outcome.seconds) + ' (' +
+				describeEndCause(outcome.cause) + ').');
 		}
 		showInCall(page, false);
 		page.join.focus();
 	}
 
-	/* Place the conference call and follow it. */
-	function placeCall(page, client, name, pin) {
-		let sinchCall;
+	function callListener(page, sinchCall) {
+		return {
+			onCallProgressing: () => onCallProgressing(page, sinchCall),
+			onCallEstablished: () => onCallEstablished(page, sinchCall),
+			onCallEnded: () => onCallEnded(page, sinchCall)
+		};
+	}
+
+	/* Start the call: a Promise of the Call (current SDK) or the Call itself (legacy). */
+	async function dialConference(session, pin) {
 		try {
-			sinchCall = client.getCallClient().callConference(pin);
+			if (session.kind === 'current')
+				return await session.client.callClient.callConference(pin);
+			return session.client.getCallClient().callConference(pin);
 		} catch (error) {
 			throw new JoinError(describeSdkError('The call could not be placed', error));
 		}
-		page.call = { sinchCall, name, pin, establishedAt: null, muted: false };
-		resetCallPanel(page);
+	}
+
+	/* Place the conference call and follow it. */
+	async function placeCall(page, session) {
+		const sinchCall = await dialConference(session, session.pin);
+		const call = { sinchCall, session, name: session.name, conference: session.conference,
+			pin: session.pin, establishedAt: null, muted: false };
+		page.call = call;
+		/* The current SDK's stream exists from the start (Sinch's reference app does this). */
+		if (session.kind === 'current')
+			playRemoteAudio(page.remoteAudio, sinchCall.incomingStream);
+		resetCallPanel(page, call);
 		showInCall(page, true);
 		announce(page, 'Calling the conference.');
-		sinchCall.addEventListener({
-			onCallProgressing: () => onCallProgressing(page),
-			onCallEstablished: (established) => onCallEstablished(page, established || sinchCall),
-			onCallEnded: (ended) => onCallEnded(page, ended || sinchCall)
-		});
+		if (session.kind === 'current')
+			sinchCall.addListener(callListener(page, sinchCall));
+		else
+			sinchCall.addEventListener(callListener(page, sinchCall));
 		page.mute.focus();
 	}
+
+	/* ---------------------------------------------------------- roster */
+
+	/* One line of the roster: the name, and how they are in. */
+	function rosterItem(participant) {
+		const item = document.createElement('li');
+		const via = participant.via === 'phone' ? 'by phone' : 'in a browser';
+		item.append(logPart('roster-name', String(participant.name)), ' ',
+			logPart('roster-via', '(' + via + ')'));
+		item.dataset.via = participant.via === 'phone' ? 'phone' : 'browser';
+		return item;
+	}
+
+	/* Redraw only on a change, so that screen readers hear news, not every poll. */
+	function showRoster(page, participants) {
+		const list = participants.filter((p) => p && typeof p.name === 'string');
+		const shown = JSON.stringify(list.map((p) => [p.name, p.via]));
+		if (page.roster === null || page.roster.shown === shown)
+			return;
+		page.roster.shown = shown;
+		page.rosterList.replaceChildren(...list.map(rosterItem));
+	}
+
+	async function pollRoster(page, roster, userId) {
+		let response;
+		try {
+			response = await postForm(page.root.dataset.rosterUrl, { userId }, ROSTER_MS);
+		} catch (error) {
+			return;		/* a lost poll: the next one may get through */
+		}
+		if (roster.stopped)
+			return;
+		if (response.status === 403) {
+			stopRoster(page);
+			return;
+		}
+		if (!response.ok)
+			return;
+		const body = await readJson(response);
+		if (!roster.stopped && Array.isArray(body.participants))
+			showRoster(page, body.participants);
+	}
+
+	/* Ask roster.cgi who is in, now and every ROSTER_MS, until the call ends or it says 403. */
+	function startRoster(page, call) {
+		stopRoster(page);
+		if (!page.root.dataset.rosterUrl || page.rosterList === null)
+			return;
+		const roster = { interval: null, stopped: false, shown: null };
+		page.roster = roster;
+		const poll = () => pollRoster(page, roster, call.session.userId);
+		roster.interval = setInterval(poll, ROSTER_MS);
+		poll();
+	}
+
+	function stopRoster(page) {
+		if (page.roster === null)
+			return;
+		page.roster.stopped = true;
+		clearInterval(page.roster.interval);
+		page.roster = null;
+	}
+
+	/* ---------------------------------------------------------- joining */
 
 	function setJoining(page, joining) {
 		page.joining = joining;
@@ -503,7 +778,7 @@
 		page.form.setAttribute('aria-busy', joining ? 'true' : 'false');
 	}
 
-	/* The whole join: check, get a ticket, start the SDK, call. */
+	/* The whole join: check, get credentials, start a client, call. */
 	async function join(page) {
 		const name = page.name.value.trim();
 		const pin = page.pin.value.trim();
@@ -511,13 +786,13 @@
 		clearError(page);
 		announce(page, 'Checking the PIN.');
 		try {
-			/* The SDK may still be loading: wait for it while the ticket comes. */
-			const [ticket, SinchClient] = await Promise.all([
-				fetchTicket(page.root.dataset.ticketUrl, name, pin), page.sdk]);
+			/* The SDK may still be loading: wait for it while the credentials come. */
+			const [credentials, sdk] = await Promise.all([
+				fetchCredentials(page, name, pin), page.sdk]);
 			announce(page, 'Starting the calling service.');
-			const client = await startedClient(page, SinchClient, ticket, name);
+			const session = await startSession(page, sdk, credentials, name, pin);
+			await placeCall(page, session);
 			setJoining(page, false);
-			placeCall(page, client, name, pin);
 		} catch (error) {
 			setJoining(page, false);
 			const message = error instanceof JoinError ? error.message :
@@ -531,7 +806,7 @@
 
 	function onJoinSubmit(page, event) {
 		event.preventDefault();
-		if (page.joining || page.call !== null)
+		if (page.joining || page.call !== null || page.sdk === null)
 			return;
 		if (!validateForm(page))
 			return;
@@ -595,7 +870,16 @@
 		window.addEventListener('pagehide', () => {
 			if (page.call !== null)
 				page.call.sinchCall.hangup();
+			stopRoster(page);
 		});
+	}
+
+	/* Without a secure context there is no microphone: say so, start nothing. */
+	function refuseInsecure(page) {
+		showError(page, MESSAGES.insecure);
+		announce(page, MESSAGES.insecure);
+		page.join.disabled = true;
+		page.root.dataset.insecure = 'true';
 	}
 
 	function init() {
@@ -605,17 +889,21 @@
 		const page = createPage(root);
 		/* JavaScript checks the form and says why in words; without it the browser does. */
 		page.form.noValidate = true;
+		watchField(page.name, nameProblem);
+		watchField(page.pin, pinProblem);
+		page.form.addEventListener('submit', (event) => onJoinSubmit(page, event));
+		setupDialIn(page);
+		if (window.isSecureContext === false) {
+			refuseInsecure(page);
+			return;
+		}
 		page.sdk = loadSdk(root.dataset.sdkUrl);
 		page.sdk.catch((error) => {
 			showError(page, error.message);
 			announce(page, error.message);
 		});
-		watchField(page.name, nameProblem);
-		watchField(page.pin, pinProblem);
-		page.form.addEventListener('submit', (event) => onJoinSubmit(page, event));
 		page.mute.addEventListener('click', () => onMuteClick(page));
 		page.hangup.addEventListener('click', () => onHangupClick(page));
-		setupDialIn(page);
 		hangUpOnLeave(page);
 	}
 
