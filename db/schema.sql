@@ -14,12 +14,16 @@ BEGIN;
 -- Settings of the database itself, read by its guards and by the CGIs.
 --   pin_length     digits in a PIN, 4 to 8; callers are asked for this many, so
 --                  give conferences that are not over new PINs when changing it
---   guess_limit    failed PIN guesses a browser address may make ...
+--   guess_limit    failed PIN guesses one source (a browser's address or /64,
+--                  a phone number) may make ...
 --   guess_window   ... in this many seconds before it is locked out
+--   guess_budget   failed guesses per hour from all sources together; past it
+--                  only sources that have joined a conference in the last 30
+--                  days may try a PIN (see pinconf-db(5), GUESS LIMITS)
 CREATE TABLE setting (
 	name	TEXT PRIMARY KEY
-		CONSTRAINT "setting name must be pin_length, guess_limit or guess_window"
-		CHECK (name IN ('pin_length', 'guess_limit', 'guess_window')),
+		CONSTRAINT "setting name must be pin_length, guess_limit, guess_window or guess_budget"
+		CHECK (name IN ('pin_length', 'guess_limit', 'guess_window', 'guess_budget')),
 	value	INTEGER NOT NULL,
 	-- Named constraints are the admin's error messages; the first that fails is shown.
 	CONSTRAINT "pin_length must be a whole number from 4 to 8"
@@ -27,7 +31,8 @@ CREATE TABLE setting (
 	CONSTRAINT "setting value must be a whole number above 0"
 		CHECK (typeof(value) = 'integer' AND value > 0)
 ) WITHOUT ROWID;
-INSERT INTO setting(name, value) VALUES ('pin_length', 4), ('guess_limit', 10), ('guess_window', 900);
+INSERT INTO setting(name, value) VALUES ('pin_length', 4), ('guess_limit', 10), ('guess_window', 900),
+	('guess_budget', 20);
 
 CREATE TRIGGER setting_is_never_deleted
 BEFORE DELETE ON setting
@@ -53,12 +58,38 @@ CREATE TABLE conference (
 			CONSTRAINT "ends_on must be a date YYYY-MM-DD, or NULL for ever"
 			CHECK (ends_on IS NULL OR date(ends_on, '+0 days') IS ends_on),
 	sinch_id	TEXT NOT NULL UNIQUE			-- conferenceId given to Sinch
-			DEFAULT ('pinconf-' || lower(hex(randomblob(8)))),
+			DEFAULT ('pinconf-' || lower(hex(randomblob(8))))
+			CONSTRAINT "sinch_id must be 1 to 64 letters, digits, - or _"
+			CHECK (length(sinch_id) BETWEEN 1 AND 64 AND sinch_id NOT GLOB '*[^A-Za-z0-9_-]*'),
+	-- Rules callers meet; NULL max_participants: no limit.
+	max_participants INTEGER
+			CONSTRAINT "max_participants must be NULL (no limit) or a whole number from 2 to 1000"
+			CHECK (max_participants IS NULL
+				OR (typeof(max_participants) = 'integer' AND max_participants BETWEEN 2 AND 1000)),
+	locked		INTEGER NOT NULL DEFAULT 0		-- 1: nobody new gets in
+			CONSTRAINT "locked must be 0 or 1" CHECK (locked IN (0, 1)),
+	announce_count	INTEGER NOT NULL DEFAULT 0		-- 1: tell callers how many are in
+			CONSTRAINT "announce_count must be 0 or 1" CHECK (announce_count IN (0, 1)),
 	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
 	CONSTRAINT "ends_on must not be before starts_on"
 	CHECK (ends_on IS NULL OR starts_on <= ends_on)
 );
 CREATE INDEX conference_by_pin ON conference(pin);
+
+-- People with a personal PIN: it admits them to their conference only, greets
+-- them by name and shows that name in the conference.  Leave the PIN out and
+-- a free random one is assigned.  Deleting a conference deletes its attendees.
+CREATE TABLE attendee (
+	id		INTEGER PRIMARY KEY AUTOINCREMENT,
+	conference_id	INTEGER NOT NULL REFERENCES conference(id) ON DELETE CASCADE,
+	name		TEXT NOT NULL
+			CONSTRAINT "attendee name must be 1 to 200 characters"
+			CHECK (length(trim(name)) BETWEEN 1 AND 200),
+	pin		TEXT,					-- digits, see setting pin_length
+	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX attendee_by_pin ON attendee(pin);
+CREATE INDEX attendee_by_conference ON attendee(conference_id);
 
 -- Dial-in numbers the join page lists.
 CREATE TABLE dial_in (
@@ -79,6 +110,8 @@ CREATE TABLE call (
 			CONSTRAINT "origin must be pstn or mxp"
 			CHECK (origin IN ('pstn', 'mxp')),
 	caller		TEXT,			-- phone number, or the browser user's name
+	user_id		TEXT,			-- browser: the Sinch user id getticket issued
+	attendee_id	INTEGER,		-- joined with an attendee's personal PIN
 	pin_attempts	INTEGER NOT NULL DEFAULT 0,	-- wrong or missing PINs entered
 	conference_id	INTEGER,		-- the conference joined, NULL if none
 	conference_name	TEXT,			-- its name then, kept if it is deleted
@@ -92,60 +125,146 @@ CREATE TABLE call (
 CREATE INDEX call_by_conference ON call(conference_id, ended);
 CREATE INDEX call_by_started ON call(started);
 CREATE INDEX call_by_ended ON call(ended);
+CREATE INDEX call_by_user ON call(user_id) WHERE user_id IS NOT NULL;
 
--- Tickets getticket.cgi signed: which address asked for which name, so that
--- PIN guesses made from a browser count against that address.
-CREATE TABLE ticket (
-	identity	TEXT NOT NULL,
-	address		TEXT NOT NULL,
-	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
-CREATE INDEX ticket_by_identity ON ticket(identity, created);
+-- Sinch user ids getticket.cgi issued to browsers: a browser's call is
+-- connected only with an id from here, unexpired, to the PIN it was issued
+-- for.  source is where it was fetched from, which its wrong PINs count against.
+CREATE TABLE identity (
+	user_id		TEXT PRIMARY KEY,		-- 'u-' and base64url of 16 random bytes
+	display_name	TEXT NOT NULL,			-- the caller id others see
+	conference_id	INTEGER NOT NULL,
+	attendee_id	INTEGER,			-- issued for an attendee's personal PIN
+	pin		TEXT NOT NULL,			-- the PIN it was issued for
+	source		TEXT NOT NULL,			-- 'ip:192.0.2.7' or 'net:2001:db8:1:2::/64'
+	issued		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	expires		TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX identity_by_expires ON identity(expires);
 
--- Failed PIN guesses by browser clients; past guess_limit in guess_window an
--- address is locked out.  Delete an address's rows to lift its lockout.
+-- Failed PIN guesses, by source: 'ip:ADDRESS' (IPv4 browser), 'net:PREFIX/64'
+-- (IPv6 browser), 'tel:NUMBER' (phone), 'withheld' (phone without a number,
+-- which counts only towards guess_budget).  Delete a source's rows to lift
+-- its lockout.
 CREATE TABLE pin_guess (
-	address		TEXT NOT NULL,
+	source		TEXT NOT NULL,
 	at		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
-CREATE INDEX pin_guess_by_address ON pin_guess(address, at);
+CREATE INDEX pin_guess_by_source ON pin_guess(source, at);
+CREATE INDEX pin_guess_by_at ON pin_guess(at);
 
--- Guards on conference.  A PIN is pin_length digits; two conferences whose
--- dates overlap never share a PIN.
+-- Sources that joined a conference with a right PIN, and when they last did:
+-- while guess_budget is spent, only these may still try.
+CREATE TABLE known_source (
+	source		TEXT PRIMARY KEY,
+	last_joined	TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+) WITHOUT ROWID;
+
+-- Every PIN in use, with the dates it admits callers: conference PINs and
+-- attendees' personal PINs share one space.
+CREATE VIEW pin_holder AS
+SELECT 'conference' AS kind, id AS holder_id, id AS conference_id,
+	'conference ' || id || ' (' || name || ')' AS holder, pin, starts_on, ends_on
+FROM conference WHERE pin IS NOT NULL
+UNION ALL
+SELECT 'attendee', attendee.id, attendee.conference_id,
+	'attendee ' || attendee.id || ' (' || attendee.name || ') of conference '
+		|| conference.id || ' (' || conference.name || ')',
+	attendee.pin, conference.starts_on, conference.ends_on
+FROM attendee JOIN conference ON conference.id = attendee.conference_id
+WHERE attendee.pin IS NOT NULL;
+
+-- Guards.  A PIN is pin_length digits, and no PIN belongs to two holders
+-- whose dates overlap; the error names the other holder.
 CREATE TRIGGER conference_checks_pin_insert
 BEFORE INSERT ON conference WHEN NEW.pin IS NOT NULL
 BEGIN
 	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
 	WHERE NEW.pin GLOB '*[^0-9]*'
 	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length');
-	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by conference '
-		|| other.id || ' (' || other.name || ') on overlapping dates; choose another PIN')
-	FROM conference AS other
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM pin_holder AS other
 	WHERE other.pin = NEW.pin
 	  AND other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
 	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
 END;
 
 CREATE TRIGGER conference_checks_pin_update
-BEFORE UPDATE OF pin, starts_on, ends_on ON conference WHEN NEW.pin IS NOT NULL
+BEFORE UPDATE OF pin, starts_on, ends_on ON conference
 BEGIN
 	-- Only a new PIN must have today's pin_length: old ones may still change dates.
 	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
-	WHERE NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
+	WHERE NEW.pin IS NOT NULL AND NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
 	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
-	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by conference '
-		|| other.id || ' (' || other.name || ') on overlapping dates; choose another PIN')
-	FROM conference AS other
-	WHERE other.pin = NEW.pin AND other.id <> NEW.id
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM pin_holder AS other
+	WHERE NEW.pin IS NOT NULL AND other.pin = NEW.pin
+	  AND NOT (other.kind = 'conference' AND other.holder_id = NEW.id)
+	  AND other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
+	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
+	-- New dates move the attendees' PINs too.
+	SELECT json_extract('{}', 'PIN ' || mine.pin || ' of attendee ' || mine.id || ' ('
+		|| mine.name || ') is already used by ' || other.holder
+		|| ' on overlapping dates; change one of the PINs first')
+	FROM attendee AS mine JOIN pin_holder AS other ON other.pin = mine.pin
+	WHERE mine.conference_id = NEW.id AND other.conference_id <> NEW.id
 	  AND other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
 	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
 END;
 
--- A free PIN for each conference that has none: 64 random tries, then every
--- PIN in turn from a random start, so the last free PIN is still found when
--- nearly all are taken, and is still hard to predict.
-CREATE VIEW conference_free_pin AS
-SELECT conference.id AS conference_id, (
+CREATE TRIGGER attendee_checks_insert
+BEFORE INSERT ON attendee
+BEGIN
+	SELECT RAISE(ABORT, 'conference_id must be the id of an existing conference')
+	WHERE NOT EXISTS (SELECT 1 FROM conference WHERE id = NEW.conference_id);
+	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
+	WHERE NEW.pin IS NOT NULL AND (NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM conference AS mine JOIN pin_holder AS other ON other.pin = NEW.pin
+	WHERE mine.id = NEW.conference_id
+	  AND other.starts_on <= coalesce(mine.ends_on, '9999-12-31')
+	  AND mine.starts_on <= coalesce(other.ends_on, '9999-12-31');
+END;
+
+CREATE TRIGGER attendee_checks_update
+BEFORE UPDATE OF pin, conference_id ON attendee
+BEGIN
+	SELECT RAISE(ABORT, 'conference_id must be the id of an existing conference')
+	WHERE NOT EXISTS (SELECT 1 FROM conference WHERE id = NEW.conference_id);
+	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
+	WHERE NEW.pin IS NOT NULL AND NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM conference AS mine JOIN pin_holder AS other ON other.pin = NEW.pin
+	WHERE mine.id = NEW.conference_id
+	  AND NOT (other.kind = 'attendee' AND other.holder_id = NEW.id)
+	  AND other.starts_on <= coalesce(mine.ends_on, '9999-12-31')
+	  AND mine.starts_on <= coalesce(other.ends_on, '9999-12-31');
+END;
+
+-- Foreign keys are off in a plain sqlite3 shell, so the cascade is a trigger too.
+CREATE TRIGGER conference_deletes_attendees
+AFTER DELETE ON conference
+BEGIN
+	DELETE FROM attendee WHERE conference_id = OLD.id;
+END;
+
+-- A free PIN for each conference or attendee that has none: 64 random tries,
+-- then every PIN in turn from a random start, so the last free PIN is still
+-- found when nearly all are taken, and is still hard to predict.
+CREATE VIEW free_pin AS
+WITH wanted(kind, holder_id, starts_on, ends_on) AS (
+	SELECT 'conference', id, starts_on, ends_on FROM conference WHERE pin IS NULL
+	UNION ALL
+	SELECT 'attendee', attendee.id, conference.starts_on, conference.ends_on
+	FROM attendee JOIN conference ON conference.id = attendee.conference_id
+	WHERE attendee.pin IS NULL)
+SELECT wanted.kind, wanted.holder_id, (
 	WITH RECURSIVE
 	space(digits, size, start) AS MATERIALIZED (
 		SELECT value, CAST(substr('1000000000', 1, value + 1) AS INTEGER),
@@ -159,17 +278,18 @@ SELECT conference.id AS conference_id, (
 		FROM candidate, space WHERE n < size + 64)
 	SELECT candidate.pin FROM candidate
 	WHERE candidate.pin IS NOT NULL AND NOT EXISTS (
-		SELECT 1 FROM conference AS other
-		WHERE other.pin = candidate.pin AND other.id <> conference.id
-		  AND other.starts_on <= coalesce(conference.ends_on, '9999-12-31')
-		  AND conference.starts_on <= coalesce(other.ends_on, '9999-12-31'))
+		SELECT 1 FROM pin_holder AS other
+		WHERE other.pin = candidate.pin
+		  AND other.starts_on <= coalesce(wanted.ends_on, '9999-12-31')
+		  AND wanted.starts_on <= coalesce(other.ends_on, '9999-12-31'))
 	LIMIT 1) AS pin
-FROM conference WHERE conference.pin IS NULL;
+FROM wanted;
 
 CREATE TRIGGER conference_assigns_pin_on_insert
 AFTER INSERT ON conference WHEN NEW.pin IS NULL
 BEGIN
-	UPDATE conference SET pin = (SELECT pin FROM conference_free_pin WHERE conference_id = NEW.id)
+	UPDATE conference SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'conference' AND holder_id = NEW.id)
 	WHERE id = NEW.id;
 	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
 	WHERE (SELECT pin FROM conference WHERE id = NEW.id) IS NULL;
@@ -178,10 +298,31 @@ END;
 CREATE TRIGGER conference_assigns_pin_on_update
 AFTER UPDATE OF pin ON conference WHEN NEW.pin IS NULL
 BEGIN
-	UPDATE conference SET pin = (SELECT pin FROM conference_free_pin WHERE conference_id = NEW.id)
+	UPDATE conference SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'conference' AND holder_id = NEW.id)
 	WHERE id = NEW.id;
 	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
 	WHERE (SELECT pin FROM conference WHERE id = NEW.id) IS NULL;
+END;
+
+CREATE TRIGGER attendee_assigns_pin_on_insert
+AFTER INSERT ON attendee WHEN NEW.pin IS NULL
+BEGIN
+	UPDATE attendee SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'attendee' AND holder_id = NEW.id)
+	WHERE id = NEW.id;
+	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
+	WHERE (SELECT pin FROM attendee WHERE id = NEW.id) IS NULL;
+END;
+
+CREATE TRIGGER attendee_assigns_pin_on_update
+AFTER UPDATE OF pin ON attendee WHEN NEW.pin IS NULL
+BEGIN
+	UPDATE attendee SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'attendee' AND holder_id = NEW.id)
+	WHERE id = NEW.id;
+	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
+	WHERE (SELECT pin FROM attendee WHERE id = NEW.id) IS NULL;
 END;
 
 -- Views for reading.  "Today" here is UTC; the CGIs use the timezone key of
@@ -195,16 +336,35 @@ FROM conference
 WHERE starts_on <= date('now') AND (ends_on IS NULL OR ends_on >= date('now'))
 ORDER BY name;
 
--- Who is in a conference now: joined, no DiCE yet, within the last day
--- (a call whose DiCE was lost does not linger for ever).
+-- Who is in a conference now: joined, no DiCE yet, within the last 12 hours
+-- (call_max_hours in pinconf.conf, whose default this is: a call whose DiCE
+-- was lost does not fill a conference for ever).
 CREATE VIEW participant_now AS
 SELECT call.conference_id, call.conference_name AS conference, call.caller,
 	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
-	call.joined AS since, call.callid
+	call.joined AS since, call.attendee_id, call.callid
 FROM call
 WHERE call.joined IS NOT NULL AND call.ended IS NULL
-  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')
+  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours')
 ORDER BY call.conference_id, call.joined;
+
+-- Per attendee: whether and when they first joined, how long they stayed in
+-- all (seconds, ended calls by Sinch's duration, open ones until now), and
+-- how many times they called.
+CREATE VIEW attendance AS
+SELECT attendee.id AS attendee_id, attendee.name, attendee.conference_id,
+	conference.name AS conference,
+	count(call.joined) > 0 AS joined, min(call.joined) AS first_joined,
+	coalesce(sum(CASE WHEN call.joined IS NULL THEN 0
+		WHEN call.ended IS NOT NULL THEN coalesce(call.duration,
+			CAST(strftime('%s', call.ended) - strftime('%s', call.joined) AS INTEGER))
+		ELSE CAST(strftime('%s', 'now') - strftime('%s', call.joined) AS INTEGER) END), 0)
+		AS seconds_in,
+	count(call.callid) AS calls
+FROM attendee JOIN conference ON conference.id = attendee.conference_id
+LEFT JOIN call ON call.attendee_id = attendee.id
+GROUP BY attendee.id
+ORDER BY attendee.conference_id, attendee.name;
 
 -- Every call, newest first; filter by date(started) or conference_id.
 CREATE VIEW call_log AS
@@ -214,25 +374,37 @@ SELECT call.started, call.conference_id, call.conference_name AS conference, cal
 FROM call
 ORDER BY call.started DESC;
 
--- Browser addresses locked out for guessing PINs now.  Lift a lockout with
--- DELETE FROM pin_guess WHERE address = '...';
+-- Sources locked out for guessing PINs now, and until when (the CGIs read
+-- this view: it is the one statement of the rule).  Lift a lockout with
+-- DELETE FROM pin_guess WHERE source = '...';
 CREATE VIEW locked_out AS
-SELECT pin_guess.address, count(*) AS guesses, max(pin_guess.at) AS last_guess,
+SELECT pin_guess.source, count(*) AS guesses, max(pin_guess.at) AS last_guess,
 	strftime('%Y-%m-%dT%H:%M:%SZ', (
-		SELECT older.at FROM pin_guess AS older WHERE older.address = pin_guess.address
+		SELECT older.at FROM pin_guess AS older WHERE older.source = pin_guess.source
 		ORDER BY older.at DESC
 		LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
 		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds') AS until
 FROM pin_guess
-WHERE pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+WHERE pin_guess.source <> 'withheld'
+  AND pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
 	'-' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds')
-GROUP BY pin_guess.address
+GROUP BY pin_guess.source
 HAVING count(*) >= (SELECT value FROM setting WHERE name = 'guess_limit');
+
+-- Failed guesses of the last hour from all sources against guess_budget.
+-- When spent is at least budget, sources not in known_source (joined within
+-- 30 days) are refused until the oldest of those guesses is an hour old.
+CREATE VIEW guess_budget AS
+SELECT (SELECT value FROM setting WHERE name = 'guess_budget') AS budget,
+	count(*) AS spent,
+	strftime('%Y-%m-%dT%H:%M:%SZ', min(at), '+1 hour') AS oldest_expires
+FROM pin_guess
+WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour');
 
 -- Call records older than a cutoff: DELETE FROM call WHERE callid IN
 -- (SELECT callid FROM old_call WHERE started < '2026-01-01');
 CREATE VIEW old_call AS
 SELECT callid, started, ended FROM call WHERE ended IS NOT NULL OR started < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
 
-PRAGMA user_version = 1;	-- schema version: the CGIs refuse one they do not know
+PRAGMA user_version = 2;	-- schema version: the CGIs refuse one they do not know
 COMMIT;
