@@ -1,8 +1,11 @@
 """browser.t: the join page in headless Chromium against the installed CGIs.
 
-Starts two web servers (lighttpd, or Apache with PINCONF_SERVER=apache; one
-without dial-in numbers, one with) whose pinconf.conf points sinch_js_url at
-t/browser/fake-sinch.js, then runs t/browser/join.test.js under node, which
+Starts three web servers (lighttpd, or Apache with PINCONF_SERVER=apache):
+one whose pinconf.conf points sinch_js_url at t/browser/fake-sinch-rtc.js
+(Sinch's current SDK), one at t/browser/fake-sinch.js (the legacy SDK), and
+one with dial-in numbers; each has the conferences of make_site().  Then it
+runs t/browser/join.test.js under node, which runs every flow against both
+SDKs and
 drives Chromium with playwright-core and prints the TAP that this script
 passes through, adding one assertion of its own at the end: no CGI reported
 a sanitizer error.  Screenshots go to t/tmp/browser/ (t/tmp/browser-apache/)
@@ -23,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
 
 PIN = '4321'
-NODE_TIMEOUT = 150	# seconds for the whole browser run
+NODE_TIMEOUT = 200	# seconds for the whole browser run
 BROWSER_DIR = os.path.join(os.environ.get('PINCONF_SRCDIR') or
                            os.path.dirname(os.path.abspath(__file__)), 't', 'browser')
 if not os.path.isdir(BROWSER_DIR):	# run by hand from the source tree
@@ -54,20 +57,47 @@ def missing_prerequisite():
     return None
 
 
-def make_site(name, dial_in):
-    """A scratch site: the installed htdocs plus the fake SDK, PIN 4321, guess_limit 3."""
-    scratch = pinconf.Scratch(name, sinch_js_url='/fake-sinch.js')
+def make_site(name, sdk, dial_in):
+    """A scratch site: the installed htdocs plus both fake SDKs, guess_limit 3.
+
+    Conferences: 4321 open (with attendee Anna Svensson on personal PIN
+    5678), 5555 full (2 of 2 in), 6666 locked, 7777 starting in 30 days.
+    """
+    scratch = pinconf.Scratch(name, sinch_js_url='/' + sdk)
     htdocs = scratch.path('htdocs')
     shutil.rmtree(htdocs)
     shutil.copytree(os.environ['PINCONF_HTDOCSDIR'], htdocs)
-    shutil.copy(os.path.join(BROWSER_DIR, 'fake-sinch.js'), htdocs)
-    scratch.add_conference('Weekly sync', PIN)
+    for fake in ('fake-sinch.js', 'fake-sinch-rtc.js'):
+        shutil.copy(os.path.join(BROWSER_DIR, fake), htdocs)
+    weekly = scratch.add_conference('Weekly sync', PIN)
     # Few guesses, so that the lockout test needs few requests.
     scratch.execute("UPDATE setting SET value = 3 WHERE name = 'guess_limit'")
     if dial_in:
         scratch.execute("INSERT INTO dial_in(label, number) VALUES ('Sweden', '+46850551234')")
+    conference_rules(scratch, weekly)
     scratch.chown()
     return scratch
+
+
+def conference_rules(scratch, weekly):
+    """The rows of issue 12 the page must explain; a failure shows in its tests."""
+    statements = [
+        ("INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna Svensson', '5678')",
+         (weekly['id'],)),
+        ("INSERT INTO conference(name, pin, max_participants) VALUES ('Full house', '5555', 2)", ()),
+        ("INSERT INTO call(callid, origin, caller, conference_id, conference_name, joined)"
+         " SELECT 'full-' || n, 'pstn', '+4670000000' || n, id, name,"
+         " strftime('%Y-%m-%dT%H:%M:%SZ', 'now') FROM conference, (SELECT 1 AS n UNION SELECT 2)"
+         " WHERE pin = '5555'", ()),
+        ("INSERT INTO conference(name, pin, locked) VALUES ('Locked room', '6666', 1)", ()),
+        ("INSERT INTO conference(name, pin, starts_on) VALUES ('Next month', '7777',"
+         " date('now', '+30 days'))", ()),
+    ]
+    for sql, params in statements:
+        try:
+            scratch.execute(sql, params)
+        except Exception as error:	# an older schema: the tests that need it fail
+            print('# set-up of %s: %s: %s' % (scratch.name, sql.split('(')[0], error))
 
 
 def print_server_logs(servers):
@@ -84,17 +114,19 @@ def main():
     why = missing_prerequisite()
     if why:
         skip(why)
-    site = make_site('browser', dial_in=False)
-    dial_in_site = make_site('browser-dial-in', dial_in=True)
+    sites = [make_site('browser', 'fake-sinch-rtc.js', dial_in=False),
+             make_site('browser-legacy', 'fake-sinch.js', dial_in=False),
+             make_site('browser-dial-in', 'fake-sinch-rtc.js', dial_in=True)]
     # The harness gives either server the MIME types a distribution's main
     # config does; without them Chromium refuses pinconf.css and pinconf.js.
-    servers = [pinconf.start_server(site), pinconf.start_server(dial_in_site)]
-    shots = [site.dir]
+    servers = [pinconf.start_server(site) for site in sites]
+    shots = [sites[0].dir]
     if os.environ.get('PINCONF_SCREENSHOT_DIR'):
         shots.append(os.path.abspath(os.environ['PINCONF_SCREENSHOT_DIR']))
     env = dict(os.environ,
                PINCONF_TEST_URL=servers[0].url(''),
-               PINCONF_TEST_DIAL_IN_URL=servers[1].url(''),
+               PINCONF_TEST_LEGACY_URL=servers[1].url(''),
+               PINCONF_TEST_DIAL_IN_URL=servers[2].url(''),
                PINCONF_TEST_KEY=pinconf.KEY,
                PINCONF_TEST_SECRET=pinconf.SECRET,
                PINCONF_TEST_SCREENSHOT_DIRS=os.pathsep.join(shots),

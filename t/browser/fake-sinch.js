@@ -1,6 +1,7 @@
 /* fake-sinch.js: stands in for Sinch's sinch.min.js in the browser tests.
  * It offers the SinchClient interface pinconf.js uses (sinch-api.md section 4),
- * records every use on window.fakeSinch, checks tickets have Sinch's format,
+ * records every use on window.fakeSinch, checks tickets have Sinch's format
+ * and are for a server-issued user id (not the name typed),
  * and lets the test drive calls: progress(), establish(), end(cause, error). */
 'use strict';
 
@@ -9,8 +10,11 @@
 	const ISO_8601_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 
 	const record = {
+		kind: 'legacy',
 		clients: [],		/* options of each new SinchClient (functions by type) */
 		starts: 0,		/* calls of start() */
+		userIds: [],		/* the identity of each ticket start() received */
+		clientStops: 0,		/* stop() calls */
 		tickets: [],		/* every userTicket start() received */
 		decodedTickets: [],	/* their JSON part, parsed */
 		ticketJson: [],		/* their JSON part, as text */
@@ -59,10 +63,13 @@
 		const identity = ticket.identity || {};
 		if (identity.type !== 'username')
 			problems.push('identity.type is ' + identity.type + ', not username');
+		record.userIds.push(identity.endpoint);
 		const typed = document.getElementById('name').value.trim();
-		if (identity.endpoint !== typed)
+		/* The server issues the id; the typed name is only a label (issue 8). */
+		if (typeof identity.endpoint !== 'string' || !/^[A-Za-z0-9_=-]{1,255}$/.test(identity.endpoint) ||
+		    identity.endpoint === typed)
 			problems.push('identity.endpoint ' + JSON.stringify(identity.endpoint) +
-				' is not the name typed ' + JSON.stringify(typed));
+				' is not a server-issued user id');
 		if (typeof ticket.created !== 'string' || !ISO_8601_UTC.test(ticket.created))
 			problems.push('created ' + ticket.created + ' is not ISO 8601 UTC');
 		else if (Math.abs(Date.parse(ticket.created) - Date.now()) > 5 * 60 * 1000)
@@ -253,6 +260,12 @@
 			this.started = true;
 			this.log('started');
 			return new Promise((resolve) => setTimeout(resolve, 20));
+		}
+
+		stop() {
+			record.clientStops++;
+			this.started = false;
+			this.stopped = true;
 		}
 
 		getCallClient() {
