@@ -34,49 +34,163 @@ callback_open_database(struct callback *callback)
 	return service_database(callback->service, DB_READ_WRITE, &callback->db);
 }
 
-/* Find the active conference for pin; DB_NONE for a malformed or unknown PIN. */
 static int
-callback_find_conference(struct callback *callback, const char *pin,
-    struct db_conference *conference)
+callback_say(struct callback *callback, const char *text)
 {
-	return db_find_conference_for_pin(callback->db, pin, callback->config->timezone,
-	    callback->now, conference);
+	return svaml_say(callback->svaml, text, callback->config->locale) == 0 ? DB_OK : DB_FAULT;
 }
 
+/* Say text, then hang up: every refusal a caller hears ends this way. */
 static int
-callback_connect(struct callback *callback, const struct db_conference *conference,
-    const char *cli)
+callback_refuse(struct callback *callback, const char *text)
 {
-	if (db_call_joined(callback->db, callback->event.callid, conference) != DB_OK)
-		return DB_FAULT;
-	if (svaml_say(callback->svaml, callback->config->say_welcome, callback->config->locale) != 0 ||
-	    svaml_connect_conference(callback->svaml, conference->sinch_id, cli,
-	    callback->config->moh) != 0)
-		return DB_FAULT;
-	return DB_OK;
-}
-
-static int
-callback_reject(struct callback *callback, const char *then)
-{
-	if (svaml_say(callback->svaml, callback->config->say_invalid, callback->config->locale) != 0 ||
-	    svaml_action(callback->svaml, then) != 0)
+	if (callback_say(callback, text) != DB_OK ||
+	    svaml_action(callback->svaml, "hangup") != 0)
 		return DB_FAULT;
 	return DB_OK;
 }
 
 /*
- * A browser's callConference(pin): the destination is the PIN.  Wrong PINs
- * count against the address that fetched the browser's ticket, so the
- * callback is no way around getticket's guess limit.
+ * What a phone caller's wrong PINs count against: the number, or "withheld"
+ * for a caller without one, which is never locked out as a group (one
+ * attacker could otherwise lock out every withheld caller).
+ */
+static void
+callback_phone_source(const char *caller, char *source, size_t size)
+{
+	const char *digits = caller != NULL && *caller == '+' ? caller + 1 : caller;
+	size_t length = digits != NULL ? strlen(digits) : 0;
+
+	if (length < 3 || length > 15 || strspn(digits, "0123456789") != length)
+		snprintf(source, size, "withheld");
+	else
+		snprintf(source, size, "tel:+%s", digits);
+}
+
+/*
+ * May source try a PIN now?  Not while it is locked out, nor, once the
+ * hour's guess budget is spent, unless it has got in before: *limited says.
+ */
+static int
+callback_limited(struct callback *callback, const char *source, int *limited)
+{
+	int retry_after = 0, known = 0;
+
+	*limited = 0;
+	if (strcmp(source, "withheld") != 0 &&
+	    db_guess_lockout(callback->db, source, callback->now, &retry_after) != DB_OK)
+		return DB_FAULT;
+	if (retry_after > 0) {
+		cgi_log(callback->request, "call %s: %s is locked out for %d s after too many"
+		    " wrong PINs: refused", callback->event.callid, source, retry_after);
+		*limited = 1;
+		return DB_OK;
+	}
+	if (db_guess_budget_spent(callback->db, callback->now, &retry_after) != DB_OK)
+		return DB_FAULT;
+	if (retry_after == 0)
+		return DB_OK;
+	if (strcmp(source, "withheld") != 0 &&
+	    db_source_known(callback->db, source, &known) != DB_OK)
+		return DB_FAULT;
+	if (!known) {
+		cgi_log(callback->request, "call %s: guess budget spent, %s has not joined before:"
+		    " refused for %d s", callback->event.callid, source, retry_after);
+		*limited = 1;
+	}
+	return DB_OK;
+}
+
+/* Why a PIN that is not active today did not let the caller in. */
+static int
+callback_say_why_not(struct callback *callback, int rc, const struct db_conference *holder)
+{
+	char today[CLOCK_DATE_SIZE + 8], spoken[64];
+
+	if (rc != DB_OK)
+		return callback_say(callback, callback->config->say_invalid);
+	if (holder->state == DB_PIN_ENDED)
+		return callback_say(callback, callback->config->say_ended);
+	if (clock_today(callback->config->timezone, callback->now, today) != 0)
+		snprintf(today, sizeof(today), "%s", holder->starts_on);
+	clock_spoken_date(holder->starts_on, today, spoken, sizeof(spoken));
+	return svaml_say_filled(callback->svaml, callback->config->say_not_started, "{date}",
+	    spoken, callback->config->locale) == 0 ? DB_OK : DB_FAULT;
+}
+
+static int
+callback_announce_count(struct callback *callback, int others)
+{
+	char count[16];
+
+	if (others == 0)
+		return callback_say(callback, callback->config->say_count_none);
+	if (others == 1)
+		return callback_say(callback, callback->config->say_count_one);
+	snprintf(count, sizeof(count), "%d", others);
+	return svaml_say_filled(callback->svaml, callback->config->say_count_many, "{count}",
+	    count, callback->config->locale) == 0 ? DB_OK : DB_FAULT;
+}
+
+/*
+ * A right PIN: let the caller in unless the conference is locked or full.
+ * cli is what the others see; an attendee is shown and greeted by name.
+ */
+static int
+callback_admit(struct callback *callback, const struct db_conference *holder,
+    const char *cli, const char *source)
+{
+	const struct config *config = callback->config;
+	int others;
+
+	if (holder->locked)
+		return callback_refuse(callback, config->say_locked);
+	if (db_count_in_conference(callback->db, holder->id, callback->now,
+	    config->call_max_hours, &others) != DB_OK)
+		return DB_FAULT;
+	if (holder->max_participants > 0 && others >= holder->max_participants)
+		return callback_refuse(callback, config->say_full);
+	if (db_call_joined(callback->db, callback->event.callid, holder) != DB_OK)
+		return DB_FAULT;
+	if (strcmp(source, "withheld") != 0 && db_source_joined(callback->db, source) != DB_OK)
+		return DB_FAULT;
+	if (holder->attendee_id != 0) {
+		cli = holder->attendee_name;
+		if (svaml_say_filled(callback->svaml, config->say_welcome_name, "{name}", cli,
+		    config->locale) != 0)
+			return DB_FAULT;
+	} else if (callback_say(callback, config->say_welcome) != DB_OK)
+		return DB_FAULT;
+	if (holder->announce_count && callback_announce_count(callback, others) != DB_OK)
+		return DB_FAULT;
+	return svaml_connect_conference(callback->svaml, holder->sinch_id, cli, config->moh) == 0 ?
+	    DB_OK : DB_FAULT;
+}
+
+/* Refuse a browser's call and log why: it never says which check failed. */
+static int
+callback_refuse_browser(struct callback *callback, const char *text, const char *why)
+{
+	cgi_log(callback->request, "call %s: browser user %s: %s: refused", callback->event.callid,
+	    callback->event.caller != NULL ? callback->event.caller : "(none)", why);
+	return callback_refuse(callback, text);
+}
+
+/*
+ * A browser's callConference(pin).  Only a user id getticket issued, not yet
+ * expired, may call, and only the PIN it was issued for: anything else is
+ * refused, failing closed.  Another PIN counts as a wrong guess against the
+ * source that fetched the id, so the callback is no way around getticket.
  */
 static int
 answer_browser_ice(struct callback *callback)
 {
 	struct sinch_event *event = &callback->event;
-	struct db_conference conference;
-	char address[64] = "";
-	int retry_after = 0, attempts, rc;
+	const struct config *config = callback->config;
+	struct db_identity identity;
+	struct db_conference holder;
+	time_t expires;
+	int limited, rc;
 
 	if (event->to_type == NULL || strcasecmp(event->to_type, "conference") != 0) {
 		/* Our key must never place calls to numbers or users on the owner's bill. */
@@ -84,78 +198,110 @@ answer_browser_ice(struct callback *callback)
 		    event->callid, event->to_type != NULL ? event->to_type : "missing");
 		return svaml_action(callback->svaml, "hangup") == 0 ? DB_OK : DB_FAULT;
 	}
-	if (db_call_started(callback->db, event->callid, "mxp", event->caller) != DB_OK)
+	if (db_call_started(callback->db, event->callid, "mxp", NULL, event->caller) != DB_OK)
 		return DB_FAULT;
-	if (event->caller != NULL &&
-	    db_ticket_address(callback->db, event->caller, address, sizeof(address)) == DB_FAULT)
+	if (event->caller == NULL || !sinch_user_id_ok(event->caller))
+		return callback_refuse_browser(callback, config->say_invalid, "not a user id we issue");
+	if ((rc = db_identity_find(callback->db, event->caller, &identity)) == DB_FAULT)
 		return DB_FAULT;
-	if (*address != '\0' &&
-	    db_guess_lockout(callback->db, address, callback->now, &retry_after) != DB_OK)
+	if (rc == DB_NONE)
+		return callback_refuse_browser(callback, config->say_invalid,
+		    "never issued by getticket, or expired and pruned");
+	if (clock_parse_utc(identity.expires, &expires) != 0 || expires <= callback->now)
+		return callback_refuse_browser(callback, config->say_invalid, "user id expired");
+	if (db_call_started(callback->db, event->callid, "mxp", identity.display_name,
+	    identity.user_id) != DB_OK)
 		return DB_FAULT;
-	/* A locked-out address is refused even with the right PIN, as getticket does. */
-	rc = retry_after > 0 ? DB_NONE :
-	    callback_find_conference(callback, event->to_endpoint, &conference);
-	if (rc == DB_OK)
-		return callback_connect(callback, &conference, event->caller);
-	if (rc != DB_NONE)
-		return rc;
-	if (db_call_failed_attempt(callback->db, event->callid, &attempts) != DB_OK)
+	if (callback_limited(callback, identity.source, &limited) != DB_OK)
 		return DB_FAULT;
-	if (*address != '\0' && retry_after == 0 && db_guess_record(callback->db, address) != DB_OK)
+	if (limited)
+		return callback_refuse(callback, config->say_too_many);
+	if (event->to_endpoint == NULL || strcmp(event->to_endpoint, identity.pin) != 0) {
+		if (db_guess_record(callback->db, identity.source) != DB_OK)
+			return DB_FAULT;
+		return callback_refuse_browser(callback, config->say_invalid,
+		    "called another PIN than it was issued for (a wrong guess)");
+	}
+	if ((rc = db_find_pin_holder(callback->db, identity.pin, config->timezone, callback->now,
+	    &holder)) == DB_FAULT)
 		return DB_FAULT;
-	return callback_reject(callback, "hangup");
+	/* The PIN may have moved to another holder since the id was issued. */
+	if (rc == DB_NONE || holder.id != identity.conference_id ||
+	    holder.attendee_id != identity.attendee_id)
+		return callback_refuse_browser(callback, config->say_invalid,
+		    "its PIN no longer belongs to its conference");
+	if (holder.state != DB_PIN_ACTIVE) {
+		cgi_log(callback->request, "call %s: conference %lld is not on today: refused",
+		    event->callid, holder.id);
+		return callback_say_why_not(callback, DB_OK, &holder) != DB_OK ||
+		    svaml_action(callback->svaml, "hangup") != 0 ? DB_FAULT : DB_OK;
+	}
+	return callback_admit(callback, &holder, identity.display_name, identity.source);
 }
 
 static int
 answer_phone_ice(struct callback *callback)
 {
-	int pin_length;
+	char source[SINCH_FIELD_MAX + 8];
+	int limited, pin_length;
 
 	if (db_call_started(callback->db, callback->event.callid, "pstn",
-	    callback->event.caller) != DB_OK)
+	    callback->event.caller, NULL) != DB_OK)
 		return DB_FAULT;
+	callback_phone_source(callback->event.caller, source, sizeof(source));
+	if (callback_limited(callback, source, &limited) != DB_OK)
+		return DB_FAULT;
+	if (limited)
+		return callback_refuse(callback, callback->config->say_too_many);
 	if (db_setting(callback->db, "pin_length", &pin_length) != DB_OK)
 		return DB_FAULT;
 	return svaml_run_menu(callback->svaml, callback->config, pin_length) == 0 ?
 	    DB_OK : DB_FAULT;
 }
 
-/* A wrong PIN, a timeout or invalid input: ask again, or give up. */
+/* A wrong PIN, a timeout or invalid input: say why, then ask again or give up. */
 static int
-answer_wrong_pin(struct callback *callback)
+answer_wrong_pin(struct callback *callback, int rc, const struct db_conference *holder)
 {
 	int attempts, pin_length;
 
 	if (db_call_failed_attempt(callback->db, callback->event.callid, &attempts) != DB_OK)
 		return DB_FAULT;
+	if (callback_say_why_not(callback, rc, holder) != DB_OK)
+		return DB_FAULT;
 	if (attempts >= callback->config->pin_attempts)
-		return callback_reject(callback, "hangup");
+		return svaml_action(callback->svaml, "hangup") == 0 ? DB_OK : DB_FAULT;
 	if (db_setting(callback->db, "pin_length", &pin_length) != DB_OK)
 		return DB_FAULT;
-	if (svaml_say(callback->svaml, callback->config->say_invalid, callback->config->locale) != 0 ||
-	    svaml_run_menu(callback->svaml, callback->config, pin_length) != 0)
-		return DB_FAULT;
-	return DB_OK;
+	return svaml_run_menu(callback->svaml, callback->config, pin_length) == 0 ?
+	    DB_OK : DB_FAULT;
 }
 
 static int
 answer_pie(struct callback *callback)
 {
-	struct db_conference conference;
-	char caller[SINCH_FIELD_MAX + 1] = "";
-	int rc;
+	struct db_conference holder;
+	char caller[SINCH_FIELD_MAX + 1] = "", source[SINCH_FIELD_MAX + 8];
+	int limited, rc;
 
-	if (strcmp(callback->event.menu_type, "sequence") != 0)
-		return answer_wrong_pin(callback);
-	if ((rc = callback_find_conference(callback, callback->event.menu_value,
-	    &conference)) == DB_NONE)
-		return answer_wrong_pin(callback);
-	if (rc != DB_OK)
-		return rc;
 	/* PIE carries no caller id: the ICE of this call stored it. */
 	if (db_call_caller(callback->db, callback->event.callid, caller, sizeof(caller)) == DB_FAULT)
 		return DB_FAULT;
-	return callback_connect(callback, &conference, caller);
+	callback_phone_source(caller, source, sizeof(source));
+	if (callback_limited(callback, source, &limited) != DB_OK)
+		return DB_FAULT;
+	if (limited)
+		return callback_refuse(callback, callback->config->say_too_many);
+	if (strcmp(callback->event.menu_type, "sequence") != 0)
+		return answer_wrong_pin(callback, DB_NONE, NULL);
+	if ((rc = db_find_pin_holder(callback->db, callback->event.menu_value,
+	    callback->config->timezone, callback->now, &holder)) == DB_FAULT)
+		return DB_FAULT;
+	if (rc == DB_OK && holder.state == DB_PIN_ACTIVE)
+		return callback_admit(callback, &holder, caller, source);
+	if (db_guess_record(callback->db, source) != DB_OK)
+		return DB_FAULT;
+	return answer_wrong_pin(callback, rc, &holder);
 }
 
 static int
@@ -167,8 +313,7 @@ answer_dice(struct callback *callback)
 	    callback->event.result, callback->event.duration) != DB_OK)
 		return DB_FAULT;
 	/* Pruning rides along in small batches, so no cron job is needed. */
-	if (db_prune_tickets_and_guesses(callback->db, callback->now,
-	    callback->config->ticket_expires) != DB_OK)
+	if (db_prune_limits(callback->db, callback->now) != DB_OK)
 		return DB_FAULT;
 	if (callback->config->retention_days > 0) {
 		clock_format_utc(callback->now - (time_t)callback->config->retention_days * 86400,

@@ -400,3 +400,35 @@ cgi_request_drain(const struct cgi_request *request, FILE *in)
 		left -= (long long)got;
 	}
 }
+
+/* Origin's host[:port] part, or NULL if origin is not http(s)://host. */
+static const char *
+origin_host(const char *origin)
+{
+	if (strncasecmp(origin, "https://", 8) == 0)
+		return origin + 8;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		return origin + 7;
+	return NULL;
+}
+
+int
+cgi_cross_site(const struct cgi_request *request, const char **why)
+{
+	const char *host;
+
+	/* Browsers send Sec-Fetch-Site; only our own pages may drive us. */
+	if (request->fetch_site != NULL && strcmp(request->fetch_site, "same-origin") != 0 &&
+	    strcmp(request->fetch_site, "none") != 0) {
+		*why = "Sec-Fetch-Site is not same-origin";
+		return 1;
+	}
+	if (request->origin == NULL)
+		return 0;
+	host = origin_host(request->origin);
+	if (host == NULL || request->host == NULL || strcasecmp(host, request->host) != 0) {
+		*why = "Origin is not this host";
+		return 1;
+	}
+	return 0;
+}

@@ -48,6 +48,13 @@ int	 cgi_request_read_body(struct cgi_request *, FILE *in, size_t cap,
 /* 1 if text is 1 to max bytes of printable UTF-8: no control characters, no bad bytes. */
 int	 cgi_text_ok(const char *text, size_t max);
 
+/*
+ * 1 if a browser sent this request from another site (Sec-Fetch-Site other
+ * than same-origin or none, or an Origin that is not this host), with why.
+ * A request with neither header (a script, not a browser) is not.
+ */
+int	 cgi_cross_site(const struct cgi_request *, const char **why);
+
 /* 1 if the request's media type (parameters aside) is type, any case. */
 int	 cgi_content_type_is(const struct cgi_request *, const char *type);
 

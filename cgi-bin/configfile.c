@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "address.h"
 #include "configfile.h"
 #include "crypto.h"
 
@@ -56,6 +57,19 @@ static const struct config_key config_keys[] = {
 	STRING(sinch_js_url, "https://cdn.sinch.com/latest/sinch-rtc-min.js"),
 	STRING(sinch_environment, "https://ocra.api.sinch.com"),
 	INTEGER(retention_days, "0", 0, 36500),
+	STRING(trusted_proxies, ""),
+	INTEGER(jwt_lifetime, "600", 60, 86400),
+	INTEGER(identity_lifetime, "14400", 60, 604800),
+	INTEGER(call_max_hours, "12", 1, 168),
+	STRING(say_too_many, "There were too many wrong PINs. Please try again later."),
+	STRING(say_full, "Sorry, this conference is full."),
+	STRING(say_locked, "Sorry, this conference is locked."),
+	STRING(say_not_started, "This conference starts on {date}."),
+	STRING(say_ended, "This conference has ended."),
+	STRING(say_welcome_name, "Welcome, {name}"),
+	STRING(say_count_none, "You are the first participant."),
+	STRING(say_count_one, "There is one other participant."),
+	STRING(say_count_many, "There are {count} other participants."),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -288,6 +302,10 @@ config_check(struct config *config, const unsigned char *seen, char *why, size_t
 	if (!valid_timezone(config->timezone)) {
 		snprintf(why, why_size, "timezone '%.60s' is not a zone in /usr/share/zoneinfo",
 		    config->timezone);
+		return -1;
+	}
+	if (!address_list_ok(config->trusted_proxies)) {
+		snprintf(why, why_size, "trusted_proxies must be addresses or CIDR ranges");
 		return -1;
 	}
 	if (strcmp(config->moh, "ring") != 0 && strcmp(config->moh, "music1") != 0 &&

@@ -26,6 +26,19 @@ struct config {
 	char		*sinch_js_url;
 	char		*sinch_environment;	/* the current SDK's environment host */
 	int		 retention_days;	/* 0 keeps call records forever */
+	char		*trusted_proxies;	/* addresses and CIDR ranges whose X-Forwarded-For we believe */
+	int		 jwt_lifetime;		/* seconds a registration JWT lives */
+	int		 identity_lifetime;	/* seconds a browser's user id stays usable */
+	int		 call_max_hours;	/* a call with no DiCE stops counting after this */
+	char		*say_too_many;		/* locked out or over the guess budget */
+	char		*say_full;
+	char		*say_locked;
+	char		*say_not_started;	/* "{date}" becomes the first day, "7 December" */
+	char		*say_ended;
+	char		*say_welcome_name;	/* personal PIN: "{name}" becomes the attendee's name */
+	char		*say_count_none;	/* announce_count: nobody else is in */
+	char		*say_count_one;
+	char		*say_count_many;	/* "{count}" becomes the number of others */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */

@@ -58,6 +58,32 @@ base64_encode(const void *data, size_t length)
 	return out;
 }
 
+char *
+base64url_encode(const void *data, size_t length)
+{
+	char *text = base64_encode(data, length), *p;
+
+	if (text == NULL)
+		return NULL;
+	for (p = text; *p != '\0' && *p != '='; p++) {
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+	}
+	*p = '\0';
+	return text;
+}
+
+int
+crypto_random(void *buffer, size_t length)
+{
+	if (crypto_init() != 0)
+		return -1;
+	gcry_randomize(buffer, length, GCRY_STRONG_RANDOM);
+	return 0;
+}
+
 static int
 base64_value(char c)
 {

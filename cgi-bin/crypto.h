@@ -13,6 +13,12 @@ int	 crypto_init(void);
 /* Base64 (RFC 4648, standard alphabet, padded) of length bytes; malloc'd, NULL on ENOMEM. */
 char	*base64_encode(const void *data, size_t length);
 
+/* Base64url (RFC 4648 section 5) without padding, as JWTs use (RFC 7515); malloc'd. */
+char	*base64url_encode(const void *data, size_t length);
+
+/* length unpredictable bytes from libgcrypt's strong generator; 0 on success. */
+int	 crypto_random(void *buffer, size_t length);
+
 /* Strictly decode padded base64 text; *out is malloc'd and NUL-terminated.
  * Returns 0, or -1 on bad input or ENOMEM. */
 int	 base64_decode(const char *text, size_t text_length,

@@ -31,13 +31,26 @@ static const struct {
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
 	[STMT_SETTING] = { "setting",
 	    "SELECT value FROM setting WHERE name = ?1" },
-	[STMT_FIND_ACTIVE_CONFERENCE] = { "find_active_conference",
-	    "SELECT id, name, sinch_id FROM conference"
-	    " WHERE pin = ?1 AND starts_on <= ?2 AND (ends_on IS NULL OR ends_on >= ?2)"
-	    " LIMIT 1" },
+	/* Active today first, then the soonest to come, then the latest to end. */
+	[STMT_FIND_PIN_HOLDER] = { "find_pin_holder",
+	    "SELECT conference.id, conference.name, conference.sinch_id, conference.starts_on,"
+	    " coalesce(conference.max_participants, 0), conference.locked,"
+	    " conference.announce_count, CASE holder.kind WHEN 'attendee' THEN holder.holder_id"
+	    " ELSE 0 END, attendee.name,"
+	    " CASE WHEN conference.starts_on > ?2 THEN 1"
+	    " WHEN conference.ends_on < ?2 THEN 2 ELSE 0 END AS state"
+	    " FROM pin_holder AS holder JOIN conference ON conference.id = holder.conference_id"
+	    " LEFT JOIN attendee ON holder.kind = 'attendee' AND attendee.id = holder.holder_id"
+	    " WHERE holder.pin = ?1"
+	    " ORDER BY state, CASE state WHEN 1 THEN conference.starts_on END,"
+	    " conference.ends_on DESC LIMIT 1" },
+	[STMT_COUNT_IN_CONFERENCE] = { "count_in_conference",
+	    "SELECT count(*) FROM call WHERE conference_id = ?1 AND joined IS NOT NULL"
+	    " AND ended IS NULL AND joined >= ?2" },
 	[STMT_CALL_STARTED] = { "call_started",
-	    "INSERT INTO call(callid, origin, caller) VALUES (?1, ?2, ?3)"
-	    " ON CONFLICT(callid) DO UPDATE SET origin = excluded.origin, caller = excluded.caller" },
+	    "INSERT INTO call(callid, origin, caller, user_id) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT(callid) DO UPDATE SET origin = excluded.origin, caller = excluded.caller,"
+	    " user_id = excluded.user_id" },
 	[STMT_CALL_CALLER] = { "call_caller",
 	    "SELECT caller FROM call WHERE callid = ?1" },
 	[STMT_CALL_FAILED_ATTEMPT] = { "call_failed_attempt",
@@ -45,10 +58,11 @@ static const struct {
 	    " ON CONFLICT(callid) DO UPDATE SET pin_attempts = pin_attempts + 1"
 	    " RETURNING pin_attempts" },
 	[STMT_CALL_JOINED] = { "call_joined",
-	    "INSERT INTO call(callid, conference_id, conference_name, joined)"
-	    " VALUES (?1, ?2, ?3, " NOW ")"
+	    "INSERT INTO call(callid, conference_id, conference_name, attendee_id, joined)"
+	    " VALUES (?1, ?2, ?3, ?4, " NOW ")"
 	    " ON CONFLICT(callid) DO UPDATE SET conference_id = excluded.conference_id,"
-	    " conference_name = excluded.conference_name, joined = excluded.joined" },
+	    " conference_name = excluded.conference_name, attendee_id = excluded.attendee_id,"
+	    " joined = excluded.joined" },
 	[STMT_CALL_ENDED] = { "call_ended",
 	    "INSERT INTO call(callid, ended, end_reason, end_result, duration)"
 	    " VALUES (?1, " NOW ", ?2, ?3, ?4)"
@@ -58,22 +72,43 @@ static const struct {
 	[STMT_CALL_PRUNE] = { "call_prune",
 	    "DELETE FROM call WHERE callid IN"
 	    " (SELECT callid FROM call WHERE started < ?1 ORDER BY started LIMIT 50)" },
-	[STMT_TICKET_ISSUED] = { "ticket_issued",
-	    "INSERT INTO ticket(identity, address) VALUES (?1, ?2)" },
-	[STMT_TICKET_PRUNE] = { "ticket_prune",
-	    "DELETE FROM ticket WHERE rowid IN"
-	    " (SELECT rowid FROM ticket WHERE created < ?1 ORDER BY created LIMIT 50)" },
+	[STMT_IDENTITY_ISSUE] = { "identity_issue",
+	    "INSERT INTO identity(user_id, display_name, conference_id, attendee_id, pin, source,"
+	    " expires) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7)" },
+	[STMT_IDENTITY_FIND] = { "identity_find",
+	    "SELECT display_name, conference_id, coalesce(attendee_id, 0), pin, source, expires"
+	    " FROM identity WHERE user_id = ?1" },
+	[STMT_IDENTITY_PRUNE] = { "identity_prune",
+	    "DELETE FROM identity WHERE user_id IN"
+	    " (SELECT user_id FROM identity WHERE expires < ?1 ORDER BY expires LIMIT 50)" },
+	[STMT_GUESS_RECORD] = { "guess_record",
+	    "INSERT INTO pin_guess(source) VALUES (?1)" },
+	/* The rule itself is the view's, which admins read too. */
+	[STMT_GUESS_LOCKED_UNTIL] = { "guess_locked_until",
+	    "SELECT until FROM locked_out WHERE source = ?1" },
+	[STMT_GUESS_BUDGET] = { "guess_budget",
+	    "SELECT spent >= budget, oldest_expires FROM guess_budget" },
 	[STMT_GUESS_PRUNE] = { "guess_prune",
 	    "DELETE FROM pin_guess WHERE rowid IN"
 	    " (SELECT rowid FROM pin_guess WHERE at < ?1 ORDER BY at LIMIT 50)" },
-	[STMT_TICKET_ADDRESS] = { "ticket_address",
-	    "SELECT address FROM ticket WHERE identity = ?1 ORDER BY created DESC, rowid DESC LIMIT 1" },
-	[STMT_GUESS_RECORD] = { "guess_record",
-	    "INSERT INTO pin_guess(address) VALUES (?1)" },
-	/* The guess that, while inside the window, keeps the address locked. */
-	[STMT_GUESS_LOCKED_SINCE] = { "guess_locked_since",
-	    "SELECT at FROM pin_guess WHERE address = ?1 AND at >= ?2"
-	    " ORDER BY at DESC LIMIT 1 OFFSET ?3" },
+	[STMT_SOURCE_KNOWN] = { "source_known",
+	    "SELECT count(*) FROM known_source WHERE source = ?1"
+	    " AND last_joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days')" },
+	[STMT_SOURCE_JOINED] = { "source_joined",
+	    "INSERT INTO known_source(source) VALUES (?1)"
+	    " ON CONFLICT(source) DO UPDATE SET last_joined = excluded.last_joined" },
+	[STMT_SOURCE_PRUNE] = { "source_prune",
+	    "DELETE FROM known_source WHERE source IN (SELECT source FROM known_source"
+	    " WHERE last_joined < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days') LIMIT 50)" },
+	[STMT_CALL_OF_USER] = { "call_of_user",
+	    "SELECT conference_id FROM call WHERE user_id = ?1 AND joined IS NOT NULL"
+	    " AND ended IS NULL AND joined >= ?2 ORDER BY joined DESC LIMIT 1" },
+	[STMT_PARTICIPANTS] = { "participants",
+	    "SELECT coalesce(attendee.name, call.caller, ''), call.origin,"
+	    " call.attendee_id IS NOT NULL FROM call"
+	    " LEFT JOIN attendee ON attendee.id = call.attendee_id"
+	    " WHERE call.conference_id = ?1 AND call.joined IS NOT NULL AND call.ended IS NULL"
+	    " AND call.joined >= ?2 ORDER BY call.joined, call.callid" },
 	[STMT_DIAL_IN_LIST] = { "dial_in_list",
 	    "SELECT label, number FROM dial_in ORDER BY label, number" },
 };
@@ -371,8 +406,8 @@ pin_well_formed(const char *pin, int pin_length)
 }
 
 int
-db_find_conference_for_pin(struct db *db, const char *pin, const char *zone,
-    time_t now, struct db_conference *conference)
+db_find_pin_holder(struct db *db, const char *pin, const char *zone, time_t now,
+    struct db_conference *conference)
 {
 	char today[CLOCK_DATE_SIZE];
 	sqlite3_stmt *stmt;
@@ -386,23 +421,80 @@ db_find_conference_for_pin(struct db *db, const char *pin, const char *zone,
 		snprintf(db->why, sizeof(db->why), "cannot tell today's date in %s", zone);
 		return DB_FAULT;
 	}
-	if ((stmt = db_prepare(db, STMT_FIND_ACTIVE_CONFERENCE)) == NULL)
+	if ((stmt = db_prepare(db, STMT_FIND_PIN_HOLDER)) == NULL)
 		return DB_FAULT;
-	db_bind_text(stmt, 1, pin);
-	db_bind_text(stmt, 2, today);
-	if ((rc = db_step(db, STMT_FIND_ACTIVE_CONFERENCE)) == SQLITE_ROW) {
+	if (db_bind_text(stmt, 1, pin) != SQLITE_OK || db_bind_text(stmt, 2, today) != SQLITE_OK)
+		return db_fail(db, STMT_FIND_PIN_HOLDER, "cannot bind");
+	if ((rc = db_step(db, STMT_FIND_PIN_HOLDER)) == SQLITE_ROW) {
+		memset(conference, 0, sizeof(*conference));
 		conference->id = sqlite3_column_int64(stmt, 0);
 		db_column_copy(stmt, 1, conference->name, sizeof(conference->name));
 		db_column_copy(stmt, 2, conference->sinch_id, sizeof(conference->sinch_id));
+		db_column_copy(stmt, 3, conference->starts_on, sizeof(conference->starts_on));
+		conference->max_participants = sqlite3_column_int(stmt, 4);
+		conference->locked = sqlite3_column_int(stmt, 5);
+		conference->announce_count = sqlite3_column_int(stmt, 6);
+		conference->attendee_id = sqlite3_column_int64(stmt, 7);
+		db_column_copy(stmt, 8, conference->attendee_name, sizeof(conference->attendee_name));
+		conference->state = (enum db_pin_state)sqlite3_column_int(stmt, 9);
 	}
 	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
 }
 
-int
-db_call_started(struct db *db, const char *callid, const char *origin, const char *caller)
+/* ISO 8601 UTC of now less hours: calls joined before it no longer count as in. */
+static void
+db_in_call_cutoff(time_t now, int max_hours, char cutoff[CLOCK_TIME_SIZE])
 {
-	return db_exec(db, STMT_CALL_STARTED, callid, origin, caller);
+	clock_format_utc(now - (time_t)max_hours * 3600, -1, cutoff);
+}
+
+static int
+db_query_id_integer(struct db *db, enum db_stmt which, long long id, const char *text,
+    long long *value)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, which)) == NULL)
+		return DB_FAULT;
+	if (sqlite3_bind_int64(stmt, 1, id) != SQLITE_OK || db_bind_text(stmt, 2, text) != SQLITE_OK)
+		return db_fail(db, which, "cannot bind");
+	if ((rc = db_step(db, which)) == SQLITE_ROW)
+		*value = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_count_in_conference(struct db *db, long long conference_id, time_t now, int max_hours,
+    int *count)
+{
+	char cutoff[CLOCK_TIME_SIZE];
+	long long value = 0;
+	int rc;
+
+	db_in_call_cutoff(now, max_hours, cutoff);
+	rc = db_query_id_integer(db, STMT_COUNT_IN_CONFERENCE, conference_id, cutoff, &value);
+	*count = (int)value;
+	return rc == DB_NONE ? DB_FAULT : rc;
+}
+
+int
+db_call_started(struct db *db, const char *callid, const char *origin, const char *caller,
+    const char *user_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_CALL_STARTED)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, callid) != SQLITE_OK || db_bind_text(stmt, 2, origin) != SQLITE_OK ||
+	    db_bind_text(stmt, 3, caller) != SQLITE_OK || db_bind_text(stmt, 4, user_id) != SQLITE_OK)
+		return db_fail(db, STMT_CALL_STARTED, "cannot bind");
+	rc = db_step(db, STMT_CALL_STARTED);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
 }
 
 int
@@ -430,9 +522,13 @@ db_call_joined(struct db *db, const char *callid, const struct db_conference *co
 
 	if ((stmt = db_prepare(db, STMT_CALL_JOINED)) == NULL)
 		return DB_FAULT;
-	db_bind_text(stmt, 1, callid);
-	sqlite3_bind_int64(stmt, 2, conference->id);
-	db_bind_text(stmt, 3, conference->name);
+	if (db_bind_text(stmt, 1, callid) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, conference->id) != SQLITE_OK ||
+	    db_bind_text(stmt, 3, conference->name) != SQLITE_OK ||
+	    (conference->attendee_id != 0 ?
+	    sqlite3_bind_int64(stmt, 4, conference->attendee_id) : sqlite3_bind_null(stmt, 4))
+	    != SQLITE_OK)
+		return db_fail(db, STMT_CALL_JOINED, "cannot bind");
 	rc = db_step(db, STMT_CALL_JOINED);
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
@@ -464,67 +560,162 @@ db_prune_calls(struct db *db, const char *cutoff)
 }
 
 int
-db_prune_tickets_and_guesses(struct db *db, time_t now, int ticket_lifetime)
+db_prune_limits(struct db *db, time_t now)
 {
 	char cutoff[CLOCK_TIME_SIZE];
 	int window;
 
-	/* A ticket maps a browser to its address only while the SDK may use it. */
-	clock_format_utc(now - ticket_lifetime, -1, cutoff);
-	if (db_exec(db, STMT_TICKET_PRUNE, cutoff, NULL, NULL) != DB_OK)
+	clock_format_utc(now, -1, cutoff);
+	if (db_exec(db, STMT_IDENTITY_PRUNE, cutoff, NULL, NULL) != DB_OK)
 		return DB_FAULT;
+	/* A guess matters to its source's window and to the hour's budget. */
 	if (db_setting(db, "guess_window", &window) != DB_OK)
 		return DB_FAULT;
-	clock_format_utc(now - window, -1, cutoff);
-	return db_exec(db, STMT_GUESS_PRUNE, cutoff, NULL, NULL);
+	clock_format_utc(now - (window > 3600 ? window : 3600), -1, cutoff);
+	if (db_exec(db, STMT_GUESS_PRUNE, cutoff, NULL, NULL) != DB_OK)
+		return DB_FAULT;
+	return db_exec(db, STMT_SOURCE_PRUNE, NULL, NULL, NULL);
 }
 
 int
-db_ticket_issued(struct db *db, const char *identity, const char *address)
+db_identity_issue(struct db *db, const struct db_identity *identity, time_t now, int lifetime)
 {
-	return db_exec(db, STMT_TICKET_ISSUED, identity, address, NULL);
-}
-
-int
-db_ticket_address(struct db *db, const char *identity, char *address, size_t size)
-{
-	return db_query_text(db, STMT_TICKET_ADDRESS, identity, address, size);
-}
-
-int
-db_guess_record(struct db *db, const char *address)
-{
-	return db_exec(db, STMT_GUESS_RECORD, address, NULL, NULL);
-}
-
-int
-db_guess_lockout(struct db *db, const char *address, time_t now, int *retry_after)
-{
-	char since[CLOCK_TIME_SIZE], at[CLOCK_TIME_SIZE];
+	char expires[CLOCK_TIME_SIZE];
 	sqlite3_stmt *stmt;
-	time_t locked_since;
-	int limit, window, rc;
+	int rc;
 
-	*retry_after = 0;
-	if (db_setting(db, "guess_limit", &limit) != DB_OK ||
-	    db_setting(db, "guess_window", &window) != DB_OK)
+	clock_format_utc(now + lifetime, -1, expires);
+	if ((stmt = db_prepare(db, STMT_IDENTITY_ISSUE)) == NULL)
 		return DB_FAULT;
-	clock_format_utc(now - window, -1, since);
-	if ((stmt = db_prepare(db, STMT_GUESS_LOCKED_SINCE)) == NULL)
+	if (db_bind_text(stmt, 1, identity->user_id) != SQLITE_OK ||
+	    db_bind_text(stmt, 2, identity->display_name) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 3, identity->conference_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 4, identity->attendee_id) != SQLITE_OK ||
+	    db_bind_text(stmt, 5, identity->pin) != SQLITE_OK ||
+	    db_bind_text(stmt, 6, identity->source) != SQLITE_OK ||
+	    db_bind_text(stmt, 7, expires) != SQLITE_OK)
+		return db_fail(db, STMT_IDENTITY_ISSUE, "cannot bind");
+	rc = db_step(db, STMT_IDENTITY_ISSUE);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+int
+db_identity_find(struct db *db, const char *user_id, struct db_identity *identity)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_IDENTITY_FIND)) == NULL)
 		return DB_FAULT;
-	db_bind_text(stmt, 1, address);
-	db_bind_text(stmt, 2, since);
-	sqlite3_bind_int(stmt, 3, limit - 1);
-	if ((rc = db_step(db, STMT_GUESS_LOCKED_SINCE)) == SQLITE_ROW) {
-		db_column_copy(stmt, 0, at, sizeof(at));
-		if (clock_parse_utc(at, &locked_since) != 0)
-			locked_since = now;
-		*retry_after = (int)(locked_since + window - now);
-		if (*retry_after < 1)
-			*retry_after = 1;
+	if (db_bind_text(stmt, 1, user_id) != SQLITE_OK)
+		return db_fail(db, STMT_IDENTITY_FIND, "cannot bind");
+	if ((rc = db_step(db, STMT_IDENTITY_FIND)) == SQLITE_ROW) {
+		memset(identity, 0, sizeof(*identity));
+		snprintf(identity->user_id, sizeof(identity->user_id), "%s", user_id);
+		db_column_copy(stmt, 0, identity->display_name, sizeof(identity->display_name));
+		identity->conference_id = sqlite3_column_int64(stmt, 1);
+		identity->attendee_id = sqlite3_column_int64(stmt, 2);
+		db_column_copy(stmt, 3, identity->pin, sizeof(identity->pin));
+		db_column_copy(stmt, 4, identity->source, sizeof(identity->source));
+		db_column_copy(stmt, 5, identity->expires, sizeof(identity->expires));
 	}
 	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_guess_record(struct db *db, const char *source)
+{
+	return db_exec(db, STMT_GUESS_RECORD, source, NULL, NULL);
+}
+
+/* Seconds from now until the ISO 8601 time text, at least 1. */
+static int
+db_seconds_until(const char *text, time_t now)
+{
+	time_t until;
+
+	if (clock_parse_utc(text, &until) != 0 || until <= now)
+		return 1;
+	return until - now > 86400 * 366 ? 86400 * 366 : (int)(until - now);
+}
+
+int
+db_guess_lockout(struct db *db, const char *source, time_t now, int *retry_after)
+{
+	char until[CLOCK_TIME_SIZE + 8];
+	int rc;
+
+	*retry_after = 0;
+	rc = db_query_text(db, STMT_GUESS_LOCKED_UNTIL, source, until, sizeof(until));
+	if (rc == DB_OK)
+		*retry_after = db_seconds_until(until, now);
+	return rc == DB_FAULT ? DB_FAULT : DB_OK;
+}
+
+int
+db_guess_budget_spent(struct db *db, time_t now, int *retry_after)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*retry_after = 0;
+	if ((stmt = db_prepare(db, STMT_GUESS_BUDGET)) == NULL)
+		return DB_FAULT;
+	if ((rc = db_step(db, STMT_GUESS_BUDGET)) == SQLITE_ROW && sqlite3_column_int(stmt, 0))
+		*retry_after = db_seconds_until((const char *)sqlite3_column_text(stmt, 1), now);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ?
+	    db_fail(db, STMT_GUESS_BUDGET, "no row") : DB_FAULT;
+}
+
+int
+db_source_known(struct db *db, const char *source, int *known)
+{
+	long long count = 0;
+	int rc;
+
+	rc = db_query_integer(db, STMT_SOURCE_KNOWN, source, NULL, &count);
+	*known = count > 0;
+	return rc == DB_FAULT ? DB_FAULT : DB_OK;
+}
+
+int
+db_source_joined(struct db *db, const char *source)
+{
+	return db_exec(db, STMT_SOURCE_JOINED, source, NULL, NULL);
+}
+
+int
+db_conference_of_user(struct db *db, const char *user_id, time_t now, int max_hours,
+    long long *conference_id)
+{
+	char cutoff[CLOCK_TIME_SIZE];
+
+	db_in_call_cutoff(now, max_hours, cutoff);
+	return db_query_integer(db, STMT_CALL_OF_USER, user_id, cutoff, conference_id);
+}
+
+int
+db_participants_each(struct db *db, long long conference_id, time_t now, int max_hours,
+    void (*each)(void *, const char *, const char *, int), void *context)
+{
+	char cutoff[CLOCK_TIME_SIZE];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	db_in_call_cutoff(now, max_hours, cutoff);
+	if ((stmt = db_prepare(db, STMT_PARTICIPANTS)) == NULL)
+		return DB_FAULT;
+	if (sqlite3_bind_int64(stmt, 1, conference_id) != SQLITE_OK ||
+	    db_bind_text(stmt, 2, cutoff) != SQLITE_OK)
+		return db_fail(db, STMT_PARTICIPANTS, "cannot bind");
+	while ((rc = db_step(db, STMT_PARTICIPANTS)) == SQLITE_ROW)
+		each(context, (const char *)sqlite3_column_text(stmt, 0),
+		    (const char *)sqlite3_column_text(stmt, 1), sqlite3_column_int(stmt, 2));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
 }
 
 int

@@ -21,19 +21,26 @@ enum db_stmt {
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_SETTING,
-	STMT_FIND_ACTIVE_CONFERENCE,
+	STMT_FIND_PIN_HOLDER,
+	STMT_COUNT_IN_CONFERENCE,
 	STMT_CALL_STARTED,
 	STMT_CALL_CALLER,
 	STMT_CALL_FAILED_ATTEMPT,
 	STMT_CALL_JOINED,
 	STMT_CALL_ENDED,
 	STMT_CALL_PRUNE,
-	STMT_TICKET_ISSUED,
-	STMT_TICKET_PRUNE,
-	STMT_GUESS_PRUNE,
-	STMT_TICKET_ADDRESS,
+	STMT_IDENTITY_ISSUE,
+	STMT_IDENTITY_FIND,
+	STMT_IDENTITY_PRUNE,
 	STMT_GUESS_RECORD,
-	STMT_GUESS_LOCKED_SINCE,
+	STMT_GUESS_LOCKED_UNTIL,
+	STMT_GUESS_BUDGET,
+	STMT_GUESS_PRUNE,
+	STMT_SOURCE_KNOWN,
+	STMT_SOURCE_JOINED,
+	STMT_SOURCE_PRUNE,
+	STMT_CALL_OF_USER,
+	STMT_PARTICIPANTS,
 	STMT_DIAL_IN_LIST,
 	STMT__MAX
 };
@@ -48,10 +55,35 @@ struct db {
 	unsigned int	 busy_seed;	/* this connection's jitter, no shared state */
 };
 
+enum db_pin_state {
+	DB_PIN_ACTIVE,		/* its conference is on today */
+	DB_PIN_NOT_STARTED,	/* its conference starts on a later day */
+	DB_PIN_ENDED		/* its conference ended */
+};
+
+/* The holder of a PIN: a conference, or an attendee of one. */
 struct db_conference {
-	long long	 id;
-	char		 name[808];
-	char		 sinch_id[72];
+	long long		 id;
+	char			 name[808];
+	char			 sinch_id[72];
+	char			 starts_on[16];		/* YYYY-MM-DD */
+	int			 max_participants;	/* 0: no limit */
+	int			 locked;
+	int			 announce_count;
+	long long		 attendee_id;		/* 0: the conference's own PIN */
+	char			 attendee_name[808];
+	enum db_pin_state	 state;
+};
+
+/* A Sinch user id getticket issued to a browser. */
+struct db_identity {
+	char		 user_id[256];
+	char		 display_name[808];
+	long long	 conference_id;
+	long long	 attendee_id;		/* 0: none */
+	char		 pin[16];
+	char		 source[64];		/* what its wrong PINs count against */
+	char		 expires[32];		/* ISO 8601 UTC */
 };
 
 enum db_mode { DB_READ_ONLY, DB_READ_WRITE };
@@ -69,15 +101,19 @@ void	 db_rollback(struct db *);
 int	 db_setting(struct db *, const char *name, int *value);
 
 /*
- * The conference with this PIN that is active today in time zone, at now.
- * DB_NONE for an unknown PIN, and for one that is not pin_length digits.
+ * Who holds pin (preferring a holder active today in zone, then one still to
+ * come): DB_OK with *conference filled, its state set; DB_NONE for a PIN
+ * nobody holds, and for one that is not pin_length digits.
  */
-int	 db_find_conference_for_pin(struct db *, const char *pin, const char *zone,
-	    time_t now, struct db_conference *);
+int	 db_find_pin_holder(struct db *, const char *pin, const char *zone, time_t now,
+	    struct db_conference *);
+/* How many are in conference now: joined, not ended, joined within max_hours. */
+int	 db_count_in_conference(struct db *, long long conference_id, time_t now,
+	    int max_hours, int *count);
 
-/* ICE: remember the call, its origin ("pstn"/"mxp") and caller. */
+/* ICE: remember the call, its origin ("pstn"/"mxp"), caller and browser user id (or NULL). */
 int	 db_call_started(struct db *, const char *callid, const char *origin,
-	    const char *caller);
+	    const char *caller, const char *user_id);
 /* The caller an earlier ICE stored for callid; DB_NONE if none. */
 int	 db_call_caller(struct db *, const char *callid, char *caller, size_t size);
 /* Count one more wrong PIN for callid; *attempts is the new count. */
@@ -88,19 +124,35 @@ int	 db_call_ended(struct db *, const char *callid, const char *reason,
 	    const char *result, long long duration);
 /* Delete a bounded batch of calls that started before cutoff (ISO 8601). */
 int	 db_prune_calls(struct db *, const char *cutoff);
-/* Delete a bounded batch of tickets and guesses that can no longer matter at now. */
-int	 db_prune_tickets_and_guesses(struct db *, time_t now, int ticket_lifetime);
+/* Delete a bounded batch of identities, guesses and known sources that no longer matter. */
+int	 db_prune_limits(struct db *, time_t now);
 
-/* getticket: remember which address asked for a ticket for identity. */
-int	 db_ticket_issued(struct db *, const char *identity, const char *address);
-/* The address that last got a ticket for identity; DB_NONE if none. */
-int	 db_ticket_address(struct db *, const char *identity, char *address, size_t size);
-int	 db_guess_record(struct db *, const char *address);
+/* getticket: record an identity issued (expires is set from now + lifetime). */
+int	 db_identity_issue(struct db *, const struct db_identity *, time_t now, int lifetime);
+/* The identity with user_id; DB_NONE if we never issued it (or it was pruned). */
+int	 db_identity_find(struct db *, const char *user_id, struct db_identity *);
+
+/* One failed PIN guess from source ("ip:...", "net:.../64", "tel:...", "withheld"). */
+int	 db_guess_record(struct db *, const char *source);
 /*
- * Has address made guess_limit failed guesses within guess_window of now?
- * *retry_after: 0 if not, else the seconds until it may guess again.
+ * Is source locked out (view locked_out)?  *retry_after: 0 if not, else the
+ * seconds until it may guess again.
  */
-int	 db_guess_lockout(struct db *, const char *address, time_t now, int *retry_after);
+int	 db_guess_lockout(struct db *, const char *source, time_t now, int *retry_after);
+/* Is the hour's guess_budget spent?  *retry_after: 0 if not, else seconds until a guess ages out. */
+int	 db_guess_budget_spent(struct db *, time_t now, int *retry_after);
+/* Has source joined a conference with a right PIN within the last 30 days? */
+int	 db_source_known(struct db *, const char *source, int *known);
+/* Source got in with a right PIN: it may still try while the budget is spent. */
+int	 db_source_joined(struct db *, const char *source);
+
+/* roster: the conference user_id is in a call of now; DB_NONE if none. */
+int	 db_conference_of_user(struct db *, const char *user_id, time_t now, int max_hours,
+	    long long *conference_id);
+/* Everyone in conference now, one call a row, in the order they joined. */
+int	 db_participants_each(struct db *, long long conference_id, time_t now, int max_hours,
+	    void (*each)(void *, const char *name, const char *origin, int attendee),
+	    void *context);
 
 /* Dial-in numbers, one callback call per row, in label order. */
 int	 db_dial_in_each(struct db *, void (*each)(void *, const char *label,

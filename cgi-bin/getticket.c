@@ -1,4 +1,4 @@
-/* getticket.c: signs a Sinch user ticket for a browser that knows an active conference's PIN. */
+/* getticket.c: issues a browser a Sinch user id and its credentials for an active conference's PIN. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,106 +9,342 @@
 
 #include <cjson/cJSON.h>
 
+#include "address.h"
 #include "cgi.h"
+#include "clock.h"
 #include "configfile.h"
 #include "db.h"
 #include "service.h"
 #include "sinch.h"
 
-#define IDENTITY_MAX	64	/* the longest name the page lets a person type */
+#define GETTICKET_BODY_MAX	4096
+#define NAME_CHARACTERS_MAX	64
+/* The join page says exactly this when its own check fails. */
+#define NAME_RULE		"Your name must be 1 to 64 printable characters."
+#define UNAVAILABLE		"The conference service is unavailable. Please try again later."
 
 struct getticket {
+	struct service		*service;
 	struct cgi_request	*request;
 	struct cgi_response	*response;
-	struct service		*service;
 	const struct config	*config;
 	struct db		*db;
-	char			*identity;
+	char			*name;		/* trimmed, checked */
 	char			*pin;
-	const char		*address;
+	char			*user_id;	/* a renewal names the id it holds */
+	char			 source[ADDRESS_TEXT_MAX];
 	struct timeval		 now;
 };
 
-static void
-getticket_answer_ticket(struct getticket *getticket)
+/*
+ * The name rule the page applies too: trimmed, 1 to 64 characters (code
+ * points, not bytes), printable: no C0 or C1 control characters.
+ */
+static int
+getticket_name_ok(const char *name)
 {
-	cJSON *object = NULL;
-	char *ticket, *body = NULL;
+	const unsigned char *p;
+	size_t characters = 0;
 
-	ticket = sinch_user_ticket(getticket->config, getticket->identity, getticket->now.tv_sec,
-	    (int)(getticket->now.tv_usec / 1000), getticket->config->ticket_expires);
-	if (ticket != NULL && (object = cJSON_CreateObject()) != NULL &&
-	    cJSON_AddStringToObject(object, "userTicket", ticket) != NULL)
-		body = cJSON_PrintUnformatted(object);
-	cJSON_Delete(object);
-	free(ticket);
-	if (body == NULL) {
-		cgi_refuse(getticket->request, getticket->response, 500, "internal error",
-		    "cannot build the ticket");
-		return;
+	if (!cgi_text_ok(name, NAME_CHARACTERS_MAX * 4))
+		return 0;
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return 0;
+		if ((*p & 0xc0) != 0x80)
+			characters++;
 	}
-	cgi_response_set_body(getticket->response, 200, "application/json", body);
+	return characters >= 1 && characters <= NAME_CHARACTERS_MAX;
 }
 
-static void
-getticket_answer_locked_out(struct getticket *getticket, int retry_after)
+static char *
+getticket_trim(char *text)
 {
-	char why[128];
+	char *end;
 
-	snprintf(why, sizeof(why), "address %s is locked out for %d s after too many wrong PINs",
-	    getticket->address, retry_after);
-	cgi_refuse(getticket->request, getticket->response, 429,
-	    "too many wrong PINs from this address; try again later", why);
-	if (asprintf(&getticket->response->extra_header, "Retry-After: %d", retry_after) < 0)
-		getticket->response->extra_header = NULL;
+	if (text == NULL)
+		return NULL;
+	end = text + strlen(text);
+	while (end > text && strchr(" \t\r\n", end[-1]) != NULL)
+		*--end = '\0';
+	memmove(text, text + strspn(text, " \t\r\n"), strlen(text + strspn(text, " \t\r\n")) + 1);
+	return text;
 }
 
 static void
 getticket_fault(struct getticket *getticket)
 {
 	db_rollback(getticket->db);
-	cgi_refuse(getticket->request, getticket->response, 503,
-	    "the conference service is unavailable; try again later", getticket->db->why);
+	cgi_refuse(getticket->request, getticket->response, 503, UNAVAILABLE, getticket->db->why);
 }
 
-/* Look the PIN up and sign, or count a wrong guess: one write transaction. */
+/* {userId, jwt, userTicket, expiresIn, name, conference}: credentials for either SDK. */
+static void
+getticket_answer(struct getticket *getticket, const char *user_id, const char *name,
+    const char *conference)
+{
+	const struct config *config = getticket->config;
+	cJSON *object = NULL;
+	char *jwt = NULL, *ticket = NULL, *nonce = NULL, *body = NULL;
+
+	if ((nonce = sinch_new_nonce()) == NULL ||
+	    (jwt = sinch_registration_jwt(config, user_id, getticket->now.tv_sec,
+	    config->jwt_lifetime, nonce)) == NULL ||
+	    (ticket = sinch_user_ticket(config, user_id, getticket->now.tv_sec,
+	    (int)(getticket->now.tv_usec / 1000), config->ticket_expires)) == NULL)
+		goto out;
+	if ((object = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(object, "userId", user_id) == NULL ||
+	    cJSON_AddStringToObject(object, "jwt", jwt) == NULL ||
+	    cJSON_AddStringToObject(object, "userTicket", ticket) == NULL ||
+	    cJSON_AddNumberToObject(object, "expiresIn", config->jwt_lifetime) == NULL ||
+	    cJSON_AddStringToObject(object, "name", name) == NULL ||
+	    cJSON_AddStringToObject(object, "conference", conference) == NULL)
+		goto out;
+	body = cJSON_PrintUnformatted(object);
+out:
+	cJSON_Delete(object);
+	free(nonce);
+	free(jwt);
+	free(ticket);
+	if (body == NULL) {
+		cgi_refuse(getticket->request, getticket->response, 500, "internal error",
+		    "cannot build the credentials");
+		return;
+	}
+	cgi_response_set_body(getticket->response, 200, "application/json", body);
+}
+
+static void
+getticket_too_many(struct getticket *getticket, int retry_after, const char *why)
+{
+	char reason[192];
+
+	snprintf(reason, sizeof(reason), "%s %s for %d s", getticket->source, why, retry_after);
+	cgi_refuse(getticket->request, getticket->response, 429,
+	    "Too many wrong PINs from your network. Please try again later.", reason);
+	if (asprintf(&getticket->response->extra_header, "Retry-After: %d", retry_after) < 0)
+		getticket->response->extra_header = NULL;
+}
+
+/* Locked out, or the hour's guess budget spent and this source never got in: 429. */
+static int
+getticket_limited(struct getticket *getticket, int *limited)
+{
+	int retry_after, known = 0;
+
+	*limited = 1;
+	if (db_guess_lockout(getticket->db, getticket->source, getticket->now.tv_sec,
+	    &retry_after) != DB_OK)
+		return DB_FAULT;
+	if (retry_after > 0) {
+		getticket_too_many(getticket, retry_after, "is locked out after too many wrong PINs");
+		return DB_OK;
+	}
+	if (db_guess_budget_spent(getticket->db, getticket->now.tv_sec, &retry_after) != DB_OK)
+		return DB_FAULT;
+	if (retry_after > 0 && db_source_known(getticket->db, getticket->source, &known) != DB_OK)
+		return DB_FAULT;
+	if (retry_after > 0 && !known) {
+		getticket_too_many(getticket, retry_after,
+		    "has not joined before and the guess budget is spent");
+		return DB_OK;
+	}
+	*limited = 0;
+	return DB_OK;
+}
+
+/* A PIN that lets nobody in today: a wrong guess, and a 404 that says why. */
+static void
+getticket_not_active(struct getticket *getticket, int rc, const struct db_conference *holder)
+{
+	char today[CLOCK_DATE_SIZE + 8], spoken[64], message[640];
+	const char *text = "No active conference has this PIN.", *at;
+
+	if (rc == DB_OK && holder->state == DB_PIN_ENDED)
+		text = getticket->config->say_ended;
+	if (rc == DB_OK && holder->state == DB_PIN_NOT_STARTED) {
+		if (clock_today(getticket->config->timezone, getticket->now.tv_sec, today) != 0)
+			snprintf(today, sizeof(today), "%s", holder->starts_on);
+		clock_spoken_date(holder->starts_on, today, spoken, sizeof(spoken));
+		text = getticket->config->say_not_started;
+		if ((at = strstr(text, "{date}")) != NULL) {
+			snprintf(message, sizeof(message), "%.*s%s%s", (int)(at - text), text, spoken,
+			    at + 6);
+			text = message;
+		}
+	}
+	cgi_refuse(getticket->request, getticket->response, 404, text,
+	    rc == DB_OK ? "PIN of a conference that is not on today" : "unknown PIN");
+}
+
+/* A right PIN: refuse while locked or full, else issue a new identity. */
+static int
+getticket_issue(struct getticket *getticket, const struct db_conference *holder)
+{
+	struct db_identity identity;
+	char *user_id;
+	int in;
+
+	if (holder->locked) {
+		cgi_refuse(getticket->request, getticket->response, 409,
+		    getticket->config->say_locked, "conference is locked");
+		return DB_OK;
+	}
+	if (db_count_in_conference(getticket->db, holder->id, getticket->now.tv_sec,
+	    getticket->config->call_max_hours, &in) != DB_OK)
+		return DB_FAULT;
+	if (holder->max_participants > 0 && in >= holder->max_participants) {
+		cgi_refuse(getticket->request, getticket->response, 409,
+		    getticket->config->say_full, "conference is full");
+		return DB_OK;
+	}
+	if ((user_id = sinch_new_user_id()) == NULL) {
+		snprintf(getticket->db->why, sizeof(getticket->db->why), "cannot make a user id");
+		return DB_FAULT;
+	}
+	memset(&identity, 0, sizeof(identity));
+	snprintf(identity.user_id, sizeof(identity.user_id), "%s", user_id);
+	free(user_id);
+	/* A personal PIN shows its holder's name, whatever was typed. */
+	snprintf(identity.display_name, sizeof(identity.display_name), "%s",
+	    holder->attendee_id != 0 ? holder->attendee_name : getticket->name);
+	identity.conference_id = holder->id;
+	identity.attendee_id = holder->attendee_id;
+	snprintf(identity.pin, sizeof(identity.pin), "%s", getticket->pin);
+	snprintf(identity.source, sizeof(identity.source), "%s", getticket->source);
+	if (db_identity_issue(getticket->db, &identity, getticket->now.tv_sec,
+	    getticket->config->identity_lifetime) != DB_OK ||
+	    db_source_joined(getticket->db, getticket->source) != DB_OK ||
+	    db_commit(getticket->db) != DB_OK)
+		return DB_FAULT;
+	getticket_answer(getticket, identity.user_id, identity.display_name, holder->name);
+	return DB_OK;
+}
+
+/* A first join: limits, then the PIN, in one write transaction. */
+static int
+getticket_join(struct getticket *getticket)
+{
+	struct db_conference holder;
+	int limited, rc;
+
+	if (getticket_limited(getticket, &limited) != DB_OK)
+		return DB_FAULT;
+	if (limited)
+		return DB_OK;
+	if ((rc = db_find_pin_holder(getticket->db, getticket->pin, getticket->config->timezone,
+	    getticket->now.tv_sec, &holder)) == DB_FAULT)
+		return DB_FAULT;
+	if (rc == DB_OK && holder.state == DB_PIN_ACTIVE)
+		return getticket_issue(getticket, &holder);
+	if (db_guess_record(getticket->db, getticket->source) != DB_OK ||
+	    db_commit(getticket->db) != DB_OK)
+		return DB_FAULT;
+	getticket_not_active(getticket, rc, &holder);
+	return DB_OK;
+}
+
+/*
+ * A renewal: fresh credentials for an id we issued, still within its
+ * lifetime, for the same PIN, whose conference is still on.  Never a guess.
+ */
+static int
+getticket_renew(struct getticket *getticket)
+{
+	struct db_identity identity;
+	struct db_conference holder;
+	const char *why = NULL;
+	time_t expires;
+	int rc;
+
+	if ((rc = db_identity_find(getticket->db, getticket->user_id, &identity)) == DB_FAULT)
+		return DB_FAULT;
+	if (rc == DB_NONE)
+		why = "renewal of a user id we did not issue";
+	else if (clock_parse_utc(identity.expires, &expires) != 0 ||
+	    expires <= getticket->now.tv_sec)
+		why = "renewal of an expired user id";
+	else if (strcmp(identity.pin, getticket->pin) != 0)
+		why = "renewal for another PIN than the user id's";
+	else if ((rc = db_find_pin_holder(getticket->db, identity.pin, getticket->config->timezone,
+	    getticket->now.tv_sec, &holder)) == DB_FAULT)
+		return DB_FAULT;
+	else if (rc == DB_NONE || holder.id != identity.conference_id ||
+	    holder.state != DB_PIN_ACTIVE)
+		why = "renewal for a conference that is no longer on";
+	db_rollback(getticket->db);
+	if (why != NULL) {
+		cgi_refuse(getticket->request, getticket->response, 403,
+		    "These credentials can no longer be renewed; join again.", why);
+		return DB_OK;
+	}
+	getticket_answer(getticket, identity.user_id, identity.display_name, holder.name);
+	return DB_OK;
+}
+
 static void
 getticket_lookup(struct getticket *getticket)
 {
-	struct db_conference conference;
-	int retry_after, rc;
-
 	if (service_database(getticket->service, DB_READ_WRITE, &getticket->db) != DB_OK) {
-		cgi_refuse(getticket->request, getticket->response, 503,
-		    "the conference service is unavailable; try again later", getticket->db->why);
+		cgi_refuse(getticket->request, getticket->response, 503, UNAVAILABLE,
+		    getticket->db->why);
 		return;
 	}
 	if (db_begin(getticket->db) != DB_OK ||
-	    db_guess_lockout(getticket->db, getticket->address, getticket->now.tv_sec,
-	    &retry_after) != DB_OK) {
+	    (getticket->user_id != NULL ? getticket_renew(getticket) :
+	    getticket_join(getticket)) != DB_OK)
 		getticket_fault(getticket);
-		return;
+	db_rollback(getticket->db);
+}
+
+/* Method, origin, content type, body, fields: cheapest refusals first. */
+static int
+getticket_read(struct getticket *getticket, FILE *in)
+{
+	struct cgi_request *request = getticket->request;
+	struct cgi_response *response = getticket->response;
+	const char *why;
+	int status;
+
+	if (strcmp(request->method, "POST") != 0) {
+		cgi_refuse(request, response, 405, "only POST is allowed", "method not allowed");
+		cgi_response_add_header(response, "Allow: POST");
+		return -1;
 	}
-	if (retry_after > 0) {
-		db_rollback(getticket->db);
-		getticket_answer_locked_out(getticket, retry_after);
-		return;
+	if (cgi_cross_site(request, &why)) {
+		cgi_refuse(request, response, 403, "requests from other sites are refused", why);
+		return -1;
 	}
-	rc = db_find_conference_for_pin(getticket->db, getticket->pin, getticket->config->timezone,
-	    getticket->now.tv_sec, &conference);
-	if (rc == DB_FAULT ||
-	    (rc == DB_NONE && db_guess_record(getticket->db, getticket->address) != DB_OK) ||
-	    (rc == DB_OK && db_ticket_issued(getticket->db, getticket->identity,
-	    getticket->address) != DB_OK) ||
-	    db_commit(getticket->db) != DB_OK) {
-		getticket_fault(getticket);
-		return;
+	if (!cgi_content_type_is(request, "application/x-www-form-urlencoded")) {
+		cgi_refuse(request, response, 415,
+		    "Content-Type must be application/x-www-form-urlencoded",
+		    "content type is not a form");
+		return -1;
 	}
-	if (rc == DB_NONE)
-		cgi_refuse(getticket->request, getticket->response, 404,
-		    "no active conference has this PIN", "unknown or expired PIN");
-	else
-		getticket_answer_ticket(getticket);
+	if ((status = cgi_request_read_body(request, in, GETTICKET_BODY_MAX, &why)) != 0) {
+		cgi_refuse(request, response, status, why, why);
+		return -1;
+	}
+	getticket->name = getticket_trim(cgi_form_value(request->body, "name"));
+	getticket->pin = cgi_form_value(request->body, "pin");
+	getticket->user_id = cgi_form_value(request->body, "userId");
+	if (getticket->name == NULL || !getticket_name_ok(getticket->name)) {
+		cgi_refuse(request, response, 400, NAME_RULE, "bad or missing name");
+		return -1;
+	}
+	if (getticket->pin == NULL || *getticket->pin == '\0' ||
+	    strspn(getticket->pin, "0123456789") != strlen(getticket->pin) ||
+	    strlen(getticket->pin) > 8) {
+		cgi_refuse(request, response, 400, "The PIN must be 4 to 8 digits.", "bad or missing pin");
+		return -1;
+	}
+	if (getticket->user_id != NULL && !sinch_user_id_ok(getticket->user_id)) {
+		cgi_refuse(request, response, 400, "userId is not one this server issues",
+		    "malformed userId");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -118,35 +354,28 @@ getticket_handle(struct service *service, struct cgi_request *request, FILE *in,
 	struct getticket getticket = { .service = service, .request = request, .response = response };
 	char why[256];
 
-	(void)in;
 	gettimeofday(&getticket.now, NULL);
 	cgi_response_add_header(response, "Cache-Control: no-store");
-	if (strcmp(request->method, "GET") != 0) {
-		cgi_refuse(request, response, 405, "only GET is allowed", "method not allowed");
-		cgi_response_add_header(response, "Allow: GET");
-		return;
-	}
-	getticket.identity = cgi_query_value(request, "id");
-	getticket.pin = cgi_query_value(request, "pin");
-	getticket.address = request->remote_address != NULL ? request->remote_address : "unknown";
-	if (getticket.identity == NULL || !cgi_text_ok(getticket.identity, IDENTITY_MAX)) {
-		cgi_refuse(request, response, 400,
-		    "id must be 1 to 64 characters of printable text", "bad or missing id");
+	cgi_response_add_header(response, "X-Content-Type-Options: nosniff");
+	if (getticket_read(&getticket, in) != 0)
 		goto out;
-	}
-	if (getticket.pin == NULL || *getticket.pin == '\0') {
-		cgi_refuse(request, response, 400, "pin is required", "missing pin");
-		goto out;
-	}
 	if ((getticket.config = service_config(service, why, sizeof(why))) == NULL) {
 		cgi_log(request, "config %s: %s", config_path(), why);
 		cgi_response_json_error(response, 500, "server configuration error");
 		goto out;
 	}
+	/* Fail closed: a client we cannot place cannot be limited. */
+	if (address_client(request, getticket.config->trusted_proxies,
+	    getticket.source) != 0 || address_guess_key(getticket.source, getticket.source) != 0) {
+		cgi_refuse(request, response, 403, "cannot tell where this request comes from",
+		    "no usable client address (REMOTE_ADDR, or X-Forwarded-For from a trusted proxy)");
+		goto out;
+	}
 	getticket_lookup(&getticket);
 out:
-	free(getticket.identity);
+	free(getticket.name);
 	free(getticket.pin);
+	free(getticket.user_id);
 }
 
 int

@@ -339,6 +339,25 @@ svaml_say(cJSON *svaml, const char *text, const char *locale)
 	return 0;
 }
 
+int
+svaml_say_filled(cJSON *svaml, const char *text, const char *placeholder, const char *value,
+    const char *locale)
+{
+	const char *at = strstr(text, placeholder);
+	char *filled;
+	int rc;
+
+	if (at == NULL)
+		return svaml_say(svaml, text, locale);
+	/* Only the first placeholder is filled: config texts are not format strings. */
+	if (asprintf(&filled, "%.*s%s%s", (int)(at - text), text, value,
+	    at + strlen(placeholder)) < 0)
+		return -1;
+	rc = svaml_say(svaml, filled, locale);
+	free(filled);
+	return rc;
+}
+
 static cJSON *
 svaml_new_action(cJSON *svaml, const char *name)
 {
@@ -446,4 +465,122 @@ out:
 	free(json64);
 	free(mac64);
 	return ticket;
+}
+
+/* b64url(JSON of object), or NULL. */
+static char *
+sinch_jwt_part(cJSON *object)
+{
+	char *json, *part;
+
+	if (object == NULL || (json = cJSON_PrintUnformatted(object)) == NULL)
+		return NULL;
+	part = base64url_encode(json, strlen(json));
+	free(json);
+	return part;
+}
+
+/* Header and payload with their members in sorted order, as Sinch's examples have them. */
+static int
+sinch_jwt_parts(const struct config *config, const char *user_id, time_t issued,
+    int lifetime, const char *nonce, const char *day, char **header, char **payload)
+{
+	cJSON *head = NULL, *body = NULL;
+	char kid[32], issuer[256], subject[600];
+	int rc = -1;
+
+	snprintf(kid, sizeof(kid), "hkdfv1-%s", day);
+	snprintf(issuer, sizeof(issuer), "//rtc.sinch.com/applications/%s", config->application_key);
+	snprintf(subject, sizeof(subject), "%s/users/%s", issuer, user_id);
+	if ((head = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(head, "alg", "HS256") == NULL ||
+	    cJSON_AddStringToObject(head, "kid", kid) == NULL ||
+	    (body = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(body, "exp", (double)(issued + lifetime)) == NULL ||
+	    cJSON_AddNumberToObject(body, "iat", (double)issued) == NULL ||
+	    cJSON_AddStringToObject(body, "iss", issuer) == NULL ||
+	    cJSON_AddStringToObject(body, "nonce", nonce) == NULL ||
+	    cJSON_AddStringToObject(body, "sub", subject) == NULL)
+		goto out;
+	*header = sinch_jwt_part(head);
+	*payload = sinch_jwt_part(body);
+	rc = *header != NULL && *payload != NULL ? 0 : -1;
+out:
+	cJSON_Delete(head);
+	cJSON_Delete(body);
+	return rc;
+}
+
+char *
+sinch_registration_jwt(const struct config *config, const char *user_id, time_t issued,
+    int lifetime, const char *nonce)
+{
+	unsigned char key[CRYPTO_SHA256_LENGTH], mac[CRYPTO_SHA256_LENGTH];
+	char day[9], *header = NULL, *payload = NULL, *signing = NULL;
+	char *signature = NULL, *jwt = NULL;
+	struct tm tm;
+
+	/* The signing key is derived per day: HMAC(secret, "YYYYMMDD" of iat, UTC). */
+	if (gmtime_r(&issued, &tm) == NULL ||
+	    strftime(day, sizeof(day), "%Y%m%d", &tm) != 8)
+		return NULL;
+	if (crypto_hmac_sha256(config->secret, config->secret_length, day, 8, key) != 0)
+		return NULL;
+	if (sinch_jwt_parts(config, user_id, issued, lifetime, nonce, day, &header, &payload) != 0 ||
+	    asprintf(&signing, "%s.%s", header, payload) < 0) {
+		signing = NULL;
+		goto out;
+	}
+	if (crypto_hmac_sha256(key, sizeof(key), signing, strlen(signing), mac) != 0 ||
+	    (signature = base64url_encode(mac, sizeof(mac))) == NULL)
+		goto out;
+	if (asprintf(&jwt, "%s.%s", signing, signature) < 0)
+		jwt = NULL;
+out:
+	crypto_wipe(key, sizeof(key));
+	free(header);
+	free(payload);
+	free(signing);
+	free(signature);
+	return jwt;
+}
+
+char *
+sinch_new_user_id(void)
+{
+	unsigned char random[SINCH_USER_ID_BYTES];
+	char *encoded, *user_id = NULL;
+
+	if (crypto_random(random, sizeof(random)) != 0 ||
+	    (encoded = base64url_encode(random, sizeof(random))) == NULL)
+		return NULL;
+	if (asprintf(&user_id, "u-%s", encoded) < 0)
+		user_id = NULL;
+	free(encoded);
+	return user_id;
+}
+
+char *
+sinch_new_nonce(void)
+{
+	unsigned char random[16];
+	char *nonce;
+	size_t i;
+
+	if (crypto_random(random, sizeof(random)) != 0 || (nonce = malloc(33)) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(random); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", random[i]);
+	return nonce;
+}
+
+int
+sinch_user_id_ok(const char *user_id)
+{
+	size_t length = strlen(user_id);
+
+	if (length == 0 || length > 255)
+		return 0;
+	return strspn(user_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_=") == length;
 }

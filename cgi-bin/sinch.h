@@ -50,6 +50,9 @@ char	*sinch_signature(const unsigned char *secret, size_t secret_length,
 /* SVAML answers: instructions first, then exactly one action. */
 cJSON	*svaml_new(void);
 int	 svaml_say(cJSON *, const char *text, const char *locale);
+/* Say text with the first placeholder ("{name}") replaced by value. */
+int	 svaml_say_filled(cJSON *, const char *text, const char *placeholder, const char *value,
+	    const char *locale);
 int	 svaml_run_menu(cJSON *, const struct config *, int pin_length);
 int	 svaml_connect_conference(cJSON *, const char *conference_id, const char *cli,
 	    const char *moh);
@@ -60,5 +63,22 @@ char	*svaml_print(cJSON *);
 /* A user ticket for the Sinch JS SDK (section 4 of the Sinch facts); malloc'd. */
 char	*sinch_user_ticket(const struct config *, const char *identity,
 	    time_t created, int milliseconds, int expires_in);
+
+/* Server-issued Sinch user ids: "u-" and the base64url of this many random bytes. */
+#define SINCH_USER_ID_BYTES	16
+
+/* A fresh random user id (at least 96 bits, here 128); malloc'd. */
+char	*sinch_new_user_id(void);
+/* A fresh random nonce for a registration JWT; malloc'd. */
+char	*sinch_new_nonce(void);
+/* 1 if user_id is 1 to 255 bytes of A-Z a-z 0-9 - _ =, as the current SDK requires. */
+int	 sinch_user_id_ok(const char *user_id);
+
+/*
+ * The registration JWT of the current browser SDK (section 4b of the Sinch
+ * facts) for user_id, issued at issued, living lifetime seconds; malloc'd.
+ */
+char	*sinch_registration_jwt(const struct config *, const char *user_id, time_t issued,
+	    int lifetime, const char *nonce);
 
 #endif

@@ -38,7 +38,7 @@ def make_site(t, scratch):
     """public_html as pinconf(7)'s shared-hosting steps leave it; returns (config, database)."""
     web = scratch.path('public_html')
     os.makedirs(os.path.join(web, 'cgi-bin'))
-    for program in ('callback.cgi', 'getticket.cgi', 'join.cgi'):
+    for program in ('callback.cgi', 'getticket.cgi', 'join.cgi', 'roster.cgi'):
         target = os.path.join(web, 'cgi-bin', program)
         shutil.copy(os.path.join(os.environ['PINCONF_CGIBINDIR'], program), target)
         os.chmod(target, 0o755)

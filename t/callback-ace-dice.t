@@ -37,7 +37,7 @@ def main(t):
     t.is_(row.get('end_result'), 'ANSWERED', 'DiCE stores the result')
     t.is_(row.get('duration'), 42, 'DiCE stores the duration in seconds')
     t.is_(row.get('conference_id'), weekly['id'], 'DiCE keeps the conference the call joined')
-    t.is_(row.get('caller'), '46700000000', 'DiCE keeps the caller from the ICE')
+    t.is_(row.get('caller'), pinconf.phone_number(call), 'DiCE keeps the caller from the ICE')
     t.is_(row.get('origin'), 'pstn', 'DiCE keeps the origin from the ICE')
     t.ok(row.get('started', 'z') <= row.get('ended', ''), 'the call ended no earlier than it started',
          diag='  row: %r' % (row,))

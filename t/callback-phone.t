@@ -51,7 +51,7 @@ def main(t):
     t.is_(says(r.json), [], 'phone ICE: nothing is said before the menu')
     row = scratch.call(call) or {}
     t.is_(row.get('origin'), 'pstn', 'phone ICE: the call row has origin pstn')
-    t.is_(row.get('caller'), '46700000000', 'phone ICE: the call row keeps the caller id (cli)')
+    t.is_(row.get('caller'), pinconf.phone_number(call), 'phone ICE: the call row keeps the caller id (cli)')
     t.is_(row.get('pin_attempts'), 0, 'phone ICE: no PIN attempt is counted yet')
     t.like(row.get('started'), ISO_TIME, 'phone ICE: started is an ISO 8601 UTC time')
 
@@ -64,7 +64,7 @@ def main(t):
     t.is_(action.get('name'), 'connectConf', 'PIE with the right PIN: connects to the conference')
     t.is_(action.get('conferenceId'), weekly['sinch_id'],
           'PIE with the right PIN: conferenceId is the conference sinch_id')
-    t.is_(action.get('cli'), '46700000000', 'PIE with the right PIN: cli is the caller id from the ICE')
+    t.is_(action.get('cli'), pinconf.phone_number(call), 'PIE with the right PIN: cli is the caller id from the ICE')
     t.is_(action.get('moh'), 'ring', 'PIE with the right PIN: music on hold is the default ring')
     row = scratch.call(call) or {}
     t.is_(row.get('conference_id'), weekly['id'], 'PIE with the right PIN: the call row names the conference')
@@ -134,11 +134,13 @@ def main(t):
         t.is_((scratch.call(call) or {}).get('pin_attempts'), 1, 'PIN %r: pin_attempts is 1' % pin)
 
     # Conferences outside their dates.
-    for pin, what in (('5555', 'an expired conference'), ('6666', 'a conference that starts in the future')):
+    for pin, what, spoken in (('5555', 'an expired conference', 'This conference has ended.'),
+                              ('6666', 'a conference that starts in the future',
+                               'This conference starts on 1 January 2999.')):
         call = new_callid()
         server.post(ice_phone(call))
         r = server.post(pie(call, pin))
-        t.is_(says(r.json), [pinconf.INVALID], 'the PIN of %s is refused with "Invalid code"' % what)
+        t.is_(says(r.json), [spoken], 'the PIN of %s is refused with %r' % (what, spoken))
         t.is_(action_name(r.json), 'runMenu', 'the PIN of %s: asks again' % what)
         t.is_((scratch.call(call) or {}).get('conference_id'), None, 'the PIN of %s: joins nothing' % what)
 

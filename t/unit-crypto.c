@@ -120,6 +120,30 @@ test_base64_rfc4648(void)
 	}
 }
 
+/* RFC 4648 section 5: the URL-safe alphabet, and JWTs (RFC 7515) drop the padding. */
+static void
+test_base64url_rfc4648(void)
+{
+	static const unsigned char bytes[] = { 0xfb, 0xff, 0xbf };
+	static const char *const vectors[][2] = {
+		{ "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+	};
+	char *encoded, name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		encoded = base64url_encode(vectors[i][0], strlen(vectors[i][0]));
+		snprintf(name, sizeof(name), "base64url of \"%s\" is \"%s\"", vectors[i][0],
+		    vectors[i][1]);
+		tap_is(encoded, vectors[i][1], name);
+		free(encoded);
+	}
+	encoded = base64url_encode(bytes, sizeof(bytes));
+	tap_is(encoded, "-_-_", "base64url uses - and _ where base64 has + and /");
+	free(encoded);
+}
+
 static void
 test_base64_refuses_malformed(void)
 {
@@ -170,6 +194,7 @@ main(void)
 	}
 	test_hmac_sha256_rfc4231();
 	test_base64_rfc4648();
+	test_base64url_rfc4648();
 	test_base64_refuses_malformed();
 	test_md5_rfc1321();
 	test_constant_time_equal();

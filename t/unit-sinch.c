@@ -94,6 +94,54 @@ ice_request(const char *authorization, const char *timestamp)
 	return request;
 }
 
+/* Sinch's JWT example (sinch-api.md section 4b), byte for byte. */
+static void
+test_registration_jwt_vector(void)
+{
+	struct config config;
+	char *jwt, *id, *other, *nonce;
+	size_t i;
+	int ok;
+
+	make_config(&config, "a32e5a8d-f7d8-411c-9645-9038e8dd051d", "ax8hTTQJF0OPXL32r1LHMA==");
+	jwt = sinch_registration_jwt(&config, "foo", 1514862245, 600,
+	    "6b438bda-2d5c-4e8c-92b0-39f20a94b34e");
+	tap_is(jwt, "eyJhbGciOiJIUzI1NiIsImtpZCI6ImhrZGZ2MS0yMDE4MDEwMiJ9."
+	    "eyJleHAiOjE1MTQ4NjI4NDUsImlhdCI6MTUxNDg2MjI0NSwiaXNzIjoiLy9ydGMuc2luY2guY29tL2FwcGxp"
+	    "Y2F0aW9ucy9hMzJlNWE4ZC1mN2Q4LTQxMWMtOTY0NS05MDM4ZThkZDA1MWQiLCJub25jZSI6IjZiNDM4YmRh"
+	    "LTJkNWMtNGU4Yy05MmIwLTM5ZjIwYTk0YjM0ZSIsInN1YiI6Ii8vcnRjLnNpbmNoLmNvbS9hcHBsaWNhdGlv"
+	    "bnMvYTMyZTVhOGQtZjdkOC00MTFjLTk2NDUtOTAzOGU4ZGQwNTFkL3VzZXJzL2ZvbyJ9."
+	    "10N-QAvRK0-dacox5X5YusK7C0AWb-kZLiNNTKLQw8I", "Sinch's registration JWT for foo");
+	free(jwt);
+	/* One second before midnight and at midnight sign with different day keys. */
+	jwt = sinch_registration_jwt(&config, "foo", 1514937599, 600, "n");
+	other = sinch_registration_jwt(&config, "foo", 1514937600, 600, "n");
+	tap_ok(jwt != NULL && other != NULL && strstr(jwt, "eyJhbGciOiJIUzI1NiIsImtpZCI6ImhrZGZ2MS0yMDE4MDEwMiJ9.") == jwt &&
+	    strstr(other, "eyJhbGciOiJIUzI1NiIsImtpZCI6ImhrZGZ2MS0yMDE4MDEwMyJ9.") == other,
+	    "the kid names the UTC day of iat");
+	free(jwt);
+	free(other);
+	free_config(&config);
+
+	id = sinch_new_user_id();
+	other = sinch_new_user_id();
+	tap_ok(id != NULL && other != NULL && strcmp(id, other) != 0, "two user ids differ");
+	tap_ok(id != NULL && strncmp(id, "u-", 2) == 0 && strlen(id) == 24 && sinch_user_id_ok(id),
+	    "a user id is u- and 22 base64url characters (128 random bits)");
+	ok = 1;
+	for (i = 0; id != NULL && id[i] != '\0'; i++)
+		if (id[i] == '+' || id[i] == '/' || id[i] == '=')
+			ok = 0;
+	tap_ok(ok, "a user id has no + / or padding");
+	free(id);
+	free(other);
+	nonce = sinch_new_nonce();
+	tap_ok(nonce != NULL && strlen(nonce) == 32, "a nonce is 32 hex digits");
+	free(nonce);
+	tap_ok(!sinch_user_id_ok("") && !sinch_user_id_ok("Ann Smith") && !sinch_user_id_ok("a@b") &&
+	    sinch_user_id_ok("abc-_=XYZ09"), "user ids: only A-Z a-z 0-9 - _ =, at least one");
+}
+
 static int
 verifies(const struct config *config, const char *authorization, const char *timestamp,
     time_t now, const char *path)
@@ -298,6 +346,7 @@ main(void)
 	test_signature_vectors();
 	test_verify_request();
 	test_user_ticket_vector();
+	test_registration_jwt_vector();
 	test_event_parsing();
 	test_svaml_shapes();
 	return tap_done();
