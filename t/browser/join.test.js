@@ -218,6 +218,19 @@ async function sinchEvent(base, event) {
 	return answer === '' ? {} : JSON.parse(answer);
 }
 
+/* The ICE Sinch sends when the SDK places the call for the page's id; returns the callid. */
+async function sinchSeesBrowserCall(base, userId, pin = PIN) {
+	const callid = 'b' + crypto.randomBytes(8).toString('hex');
+	await sinchEvent(base, { event: 'ice', callid, originationType: 'MXP', user: userId, cli: userId,
+		domain: 'mxp', to: { type: 'conference', endpoint: pin } });
+	return callid;
+}
+
+/* The DiCE Sinch sends when that call ends. */
+function sinchSeesCallEnd(base, callid) {
+	return sinchEvent(base, { event: 'dice', callid, reason: 'CALLERHANGUP', result: 'ANSWERED', duration: 3 });
+}
+
 function noProblemsSeen(page) {
 	assert.deepEqual(page.seen.pageErrors, [], 'no uncaught errors in the page');
 	assert.deepEqual(page.seen.dialogs, [], 'no alert, confirm or prompt');
@@ -495,6 +508,7 @@ function flows(sdk) {
 		assert.equal(await isHidden(page, '#join-form'), true, 'the form is hidden');
 		assert.equal(await text(page, '#call-state'), 'Connecting');
 		assert.equal(await text(page, '#call-who'), 'Weekly sync: you appear as Ada Lovelace.');
+		page.sinchCallid = await sinchSeesBrowserCall(sdk.base, userId);
 	});
 
 	test(name('a progressing call shows Ringing and plays a 425 Hz ringback tone'), async (fixture) => {
@@ -543,6 +557,7 @@ function flows(sdk) {
 	test(name('Hang up brings the form back, focuses Join and logs the call with PIN, cause in words and duration'), async (fixture) => {
 		const page = fixture[callPage];
 		await hangUp(page);
+		await sinchSeesCallEnd(sdk.base, page.sinchCallid);
 		assert.equal(await fake(page, () => fakeSinch.hangupCalls), 1);
 		assert.equal(await isHidden(page, '#in-call'), true);
 		assert.equal(await page.evaluate(() => document.activeElement.id), 'join');
@@ -579,8 +594,12 @@ function flows(sdk) {
 			'two clients, the first stopped');
 		assert.deepEqual(await fake(page, () => fakeSinch.userIds), [firstId, secondId]);
 		assert.equal(await text(page, '#call-who'), 'Weekly sync: you appear as Grace Hopper.');
+		const callid = await sinchSeesBrowserCall(sdk.base, secondId);
 		await fake(page, () => { fakeSinch.progress(); fakeSinch.establish(); });
+		await page.waitForFunction(() => document.querySelectorAll('#roster-list li').length === 1);
+		assert.equal(await text(page, '#roster-list .roster-name'), 'Grace Hopper', 'the roster shows the new name');
 		await hangUp(page);
+		await sinchSeesCallEnd(sdk.base, callid);
 		assert.equal(await page.locator('#call-log li').count(), 2);
 		assert.equal(await text(page, '#call-log li:first-child .log-name'), 'Grace Hopper');
 	});
@@ -601,11 +620,9 @@ function flows(sdk) {
 		await openJoin(page, { sdk });
 		await joinCall(page, 'Ada');
 		const userId = lastIssuedId(page);
-		const browserCall = 'b' + crypto.randomBytes(8).toString('hex');
 		const phoneCall = 'p' + crypto.randomBytes(8).toString('hex');
 		/* What Sinch sends when the SDK places the call and when a phone dials in. */
-		await sinchEvent(sdk.base, { event: 'ice', callid: browserCall, originationType: 'MXP', user: userId,
-			cli: userId, domain: 'mxp', to: { type: 'conference', endpoint: PIN } });
+		const browserCall = await sinchSeesBrowserCall(sdk.base, userId);
 		await sinchEvent(sdk.base, { event: 'ice', callid: phoneCall, originationType: 'PSTN', cli: '46700000123',
 			domain: 'pstn', to: { type: 'did', endpoint: '+14158544909' } });
 		await sinchEvent(sdk.base, { event: 'pie', callid: phoneCall, menuResult: { menuId: 'main',
@@ -634,8 +651,7 @@ function flows(sdk) {
 		const asked = page.seen.rosterRequests.length;
 		await sleep(ROSTER_MS + 1000);
 		assert.equal(page.seen.rosterRequests.length, asked, 'no roster request after the call ended');
-		await sinchEvent(sdk.base, { event: 'dice', callid: browserCall, reason: 'CALLERHANGUP',
-			result: 'ANSWERED', duration: 9 });
+		await sinchSeesCallEnd(sdk.base, browserCall);
 		noProblemsSeen(page);
 		await page.close();
 	}, { timeout: 40000 });
