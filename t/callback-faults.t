@@ -192,6 +192,12 @@ def main(t):
     config_fault('a config with the secret given twice',
                  text=base + 'application_secret = ' + SECRET + '\n', patterns=['twice'])
     config_fault('a config with a line without =', text=base + 'verify_signatures\n', patterns=['line'])
+    config_fault('a config whose sinch_environment is not https',
+                 text=scratch.config_text(sinch_environment='http://ocra.api.sinch.com'),
+                 patterns=['sinch_environment'])
+    config_fault('a config whose sinch_environment is not a Sinch host',
+                 text=scratch.config_text(sinch_environment='https://ocra.api.evil.example'),
+                 patterns=['sinch_environment'])
     config_fault('a config with a bad timezone', text=scratch.config_text(timezone='Mars/Olympus'),
                  patterns=['timezone'])
     config_fault('a config whose prompt_pin would break out of #tts[...]',

@@ -13,7 +13,8 @@ import pinconf  # noqa: E402
 from pinconf import KEY, SECRET  # noqa: E402
 
 PATH = '/cgi-bin/join.cgi'
-DEFAULT_SDK = 'https://cdn.sinch.com/latest/sinch.min.js'
+DEFAULT_SDK = 'https://cdn.sinch.com/latest/sinch-rtc-min.js'
+DEFAULT_ENVIRONMENT = 'https://ocra.api.sinch.com'
 VOID = frozenset(('area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta',
                   'source', 'track', 'wbr'))
 
@@ -142,6 +143,8 @@ def main(t):
     t.is_(csp.get('default-src'), ["'none'"], "the CSP has default-src 'none'")
     t.is_(sorted(csp.get('script-src') or []), sorted(["'self'", 'https://cdn.sinch.com']),
           "with the default sinch_js_url the CSP has script-src 'self' https://cdn.sinch.com")
+    t.is_(sorted(csp.get('connect-src') or []), sorted(["'self'", DEFAULT_ENVIRONMENT, 'https:', 'wss:']),
+          "connect-src is 'self', the environment host, https: and wss: (the SDK's run-time messaging host)")
     t.unlike(csp_header, r"'unsafe-(inline|eval|hashes)'", "the CSP allows no 'unsafe-inline' or 'unsafe-eval' anywhere")
     t.ok(csp_header and not any(source.startswith("'nonce-") or source.startswith("'sha")
                                 for sources in csp.values() for source in sources),
@@ -165,16 +168,19 @@ def main(t):
     t.ok(len(mains) == 1 and mains[0].attrs.get('id') == 'pinconf', 'the page has exactly one <main id="pinconf">',
          diag='  mains: %r' % [m.attrs for m in mains])
     main_ = mains[0] if mains else Node('main', {}, None)
-    for label_text, input_id in (('Name or e-mail', 'name'), ('Conference PIN', 'pin')):
+    for label_text, input_id in (('Your name', 'name'), ('Conference PIN', 'pin')):
         labels = [n for n in tree.all('label') if n.text().strip() == label_text]
         target = tree.id(input_id)
         t.ok(len(labels) == 1 and labels[0].attrs.get('for') == input_id and target is not None and target.tag == 'input',
              'the label "%s" is for the input #%s' % (label_text, input_id),
              diag='  labels: %r, target: %r' % ([n.attrs for n in labels], target and target.tag))
     name = tree.id('name') or Node('missing', {}, None)
-    t.ok(name.tag == 'input' and 'required' in name.attrs and name.attrs.get('maxlength') == '64',
-         '#name is a required input with maxlength 64', diag='  attrs: %r' % name.attrs)
-    t.is_(name.attrs.get('name'), 'id', '#name is submitted as id, the parameter getticket reads')
+    # maxlength counts UTF-16 units, the name rule characters: pinconf.js checks it.
+    t.ok(name.tag == 'input' and 'required' in name.attrs and 'maxlength' not in name.attrs,
+         '#name is a required input without maxlength', diag='  attrs: %r' % name.attrs)
+    t.is_(name.attrs.get('name'), 'name', '#name is submitted as name, the field getticket reads')
+    form = tree.id('join-form') or Node('missing', {}, None)
+    t.is_(form.attrs.get('method'), 'post', 'the form posts: name and PIN stay out of URLs and access logs')
     pin = tree.id('pin') or Node('missing', {}, None)
     t.ok(pin.tag == 'input' and 'required' in pin.attrs and pin.attrs.get('inputmode') == 'numeric' and
          pin.attrs.get('pattern') == '[0-9]{4,8}',
@@ -207,6 +213,10 @@ def main(t):
     t.is_(main_.attrs.get('data-application-key'), KEY, "data-application-key is the config's application_key")
     t.is_(main_.attrs.get('data-sdk-url'), DEFAULT_SDK, 'data-sdk-url is sinch_js_url (the default)')
     t.is_(main_.attrs.get('data-ticket-url'), '/cgi-bin/getticket.cgi', 'data-ticket-url is /cgi-bin/getticket.cgi')
+    t.is_(main_.attrs.get('data-environment'), DEFAULT_ENVIRONMENT, 'data-environment is sinch_environment (the default)')
+    t.is_(main_.attrs.get('data-roster-url'), '/cgi-bin/roster.cgi', 'data-roster-url is /cgi-bin/roster.cgi')
+    roster = tree.id('roster-list') or Node('missing', {}, None)
+    t.is_(roster.attrs.get('aria-live'), 'polite', '#roster-list has aria-live="polite"')
     t.is_(leaked(plain, secret_bytes), '', 'the secret, its decoded bytes and their hex are nowhere in the page')
     t.is_(scratch.counts(), before, 'serving the page writes nothing to the database')
 
@@ -278,6 +288,14 @@ def main(t):
     t.is_(csp.get('script-src'), ["'self'"], "with sinch_js_url = /fake-sinch.js (relative) script-src is exactly 'self'")
     t.is_((tree.id('pinconf') or Node('missing', {}, None)).attrs.get('data-sdk-url'), '/fake-sinch.js',
           'data-sdk-url follows sinch_js_url (/fake-sinch.js)')
+
+    scratch.write_config(sinch_environment='https://ocra-euc1.api.sinch.com')
+    r, tree, lines = page()
+    csp = csp_directives(r.headers.get('content-security-policy'))
+    t.ok('https://ocra-euc1.api.sinch.com' in (csp.get('connect-src') or []),
+         'with sinch_environment = https://ocra-euc1.api.sinch.com connect-src names it')
+    t.is_((tree.id('pinconf') or Node('missing', {}, None)).attrs.get('data-environment'),
+          'https://ocra-euc1.api.sinch.com', 'data-environment follows sinch_environment')
 
     scratch.write_config(sinch_js_url='https://sdk.example.org:8443/v1/sinch.js')
     r, tree, lines = page()
