@@ -639,8 +639,10 @@ function flows(sdk) {
 		assert.doesNotMatch(await text(page, '#roster'), /46700000|700000123/, 'the number is masked');
 		assert.equal(page.seen.rosterRequests[0].method, 'POST');
 		assert.deepEqual([...page.seen.rosterRequests[0].form.entries()], [['userId', userId]]);
-		if (sdk.kind === 'current')
+		if (sdk.kind === 'current') {
+			await page.waitForFunction(() => document.getElementById('timer').textContent !== '00:00:00');
 			await screenshot(page, 'in-call.png');
+		}
 		/* The phone leaves: the next poll, within ROSTER_MS, shows it. */
 		await sinchEvent(sdk.base, { event: 'dice', callid: phoneCall, reason: 'CALLERHANGUP', result: 'ANSWERED',
 			duration: 5, from: '46700000123', to: { type: 'did', endpoint: '+14158544909' } });
