@@ -20,7 +20,7 @@
 -- A sinch_id the new CHECK refuses would stop the copy below with a message
 -- that does not say which row: name it, so the admin can fix it and rerun.
 SELECT json_extract('{}', 'conference ' || id || ' (' || name || ') has sinch_id '
-	|| quote(sinch_id) || ', which schema version 2 refuses: give it 1 to 64 letters, '
+	|| '"' || sinch_id || '", which schema version 2 refuses: give it 1 to 64 letters, '
 	|| 'digits, - or _ (UPDATE conference SET sinch_id = ...) and upgrade again')
 FROM conference
 WHERE NOT (length(sinch_id) BETWEEN 1 AND 64 AND sinch_id NOT GLOB '*[^A-Za-z0-9_-]*');
