@@ -25,6 +25,8 @@ struct config {
 	int		 ticket_expires;	/* seconds */
 	char		*sinch_js_url;
 	int		 retention_days;	/* 0 keeps call records forever */
+	char		*api_url;		/* Sinch's Calling REST API, for pinconf(1) */
+	char		*callout_cli;		/* E.164 number callouts show; "" none */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */
