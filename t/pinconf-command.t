@@ -67,6 +67,7 @@ class Command:
 
     def __init__(self, config):
         self.config = config
+        self.sanitizer_lines = []
 
     def __call__(self, *arguments, config=None):
         environment = dict(os.environ, PINCONF_CONFIG=config or self.config)
@@ -76,6 +77,8 @@ class Command:
         done.elapsed = time.monotonic() - started
         done.out = done.stdout.decode('utf-8', errors='replace')
         done.err = done.stderr.decode('utf-8', errors='replace')
+        self.sanitizer_lines += [line for line in done.err.splitlines()
+                                 if pinconf.SANITIZER_PATTERN.search(line)]
         try:
             done.json = json.loads(done.out)
         except ValueError:
@@ -373,6 +376,7 @@ def main(t):
                     if not q['headers'].get('X-Timestamp') or
                     not q['headers'].get('Authorization', '').startswith('Application ')]
         t.is_(unsigned, [], 'every request pinconf sent was signed, with X-Timestamp')
+        t.is_(pinconf_.sanitizer_lines[:20], [], 'the pinconf command reported no sanitizer error')
     finally:
         fake.stop()
 
