@@ -54,6 +54,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import uuid
 
 KEY = '5b0f3a4e-9c1d-4e2f-8a7b-2c3d4e5f6a7b'
@@ -793,6 +794,19 @@ class Server:
         except ValueError:
             parsed = None
         return Response(status, response_headers, data, parsed, elapsed)
+
+    def form(self, path, fields, headers=()):
+        """POST fields as an application/x-www-form-urlencoded body, as the join page does."""
+        body = urllib.parse.urlencode(fields).encode()
+        return self.request('POST', path, body, [
+            ('Host', '127.0.0.1:%d' % self.port),
+            ('Content-Type', 'application/x-www-form-urlencoded'),
+            ('Content-Length', str(len(body)))] + list(headers))
+
+    def join(self, name, pin):
+        """A browser's first getticket request: the user id it issues, or None."""
+        r = self.form('/cgi-bin/getticket.cgi', {'name': name, 'pin': pin})
+        return (r.json or {}).get('userId') if r.status == 200 else None
 
     def post(self, event, sign=True, headers=None, method='POST', path=CALLBACK_PATH,
              content_type=CONTENT_TYPE, timestamp=None, sign_path=None, sign_content_type=None,
