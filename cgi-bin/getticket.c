@@ -271,7 +271,7 @@ getticket_renew(struct getticket *getticket)
 	    getticket->now.tv_sec, &holder)) == DB_FAULT)
 		return DB_FAULT;
 	else if (rc == DB_NONE || holder.id != identity.conference_id ||
-	    holder.state != DB_PIN_ACTIVE)
+	    holder.attendee_id != identity.attendee_id || holder.state != DB_PIN_ACTIVE)
 		why = "renewal for a conference that is no longer on";
 	db_rollback(getticket->db);
 	if (why != NULL) {
