@@ -321,11 +321,11 @@ def main(t):
         lines = server.log_since(mark)
         answers.append((what, r, lines))
         refused(r, lines, 400, what, error=NAME_RULE, before=before)
-    for pin, what in ((None, 'no PIN'), ('', 'an empty PIN'), ('12ab', 'a PIN with letters'),
+    for pin, what in ((None, 'no PIN'), ('', 'an empty PIN'), ('12ab', 'a PIN with letters'), ('123', 'a PIN of 3 digits'),
                       ('123456789', 'a PIN of 9 digits'), ('43 21', 'a PIN with a space')):
         before = scratch.counts()
         r, lines = ask('Ann', pin, what)
-        refused(r, lines, 400, what, before=before)
+        refused(r, lines, 400, what, error='The PIN must be 4 to 8 digits.', before=before)
     for bad, what in (('u-has space', 'a userId with a space'), ('u-' + 'a' * 300, 'a userId of 302 characters'),
                       ('u-ä', 'a userId with a non-ASCII letter'), ('', 'an empty userId')):
         before = scratch.counts()
@@ -382,6 +382,22 @@ def main(t):
                            (user_id, '9999', 'an unknown PIN')):
         r, lines = ask('Ann', pin, 'a renewal of ' + what, user_id=uid)
         refused(r, lines, 403, 'a renewal of ' + what, before=before)
+    # A PIN that has moved to another holder of the same conference no longer renews the id.
+    personal = pinconf.issue_identity(server, 'x', '2468')
+    moved = pinconf.issue_identity(server, 'Ann', RIGHT)
+    scratch.execute("UPDATE attendee SET pin = '2470' WHERE id = ?", (anna,))
+    scratch.execute("INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Bert', '2468')", (weekly['id'],))
+    scratch.execute("UPDATE conference SET pin = '4329' WHERE id = ?", (weekly['id'],))
+    scratch.execute("INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Cleo', ?)", (weekly['id'], RIGHT))
+    before = scratch.counts()
+    for uid, pin, what in ((personal, '2468', "an attendee's id whose PIN now belongs to another attendee"),
+                           (moved, RIGHT, "a conference PIN's id whose PIN now belongs to an attendee")):
+        r, lines = ask('Ann', pin, 'a renewal of ' + what, user_id=uid)
+        refused(r, lines, 403, 'a renewal of ' + what, before=before)
+    scratch.execute("DELETE FROM attendee WHERE name IN ('Bert', 'Cleo')")
+    scratch.execute("UPDATE conference SET pin = ? WHERE id = ?", (RIGHT, weekly['id']))
+    scratch.execute("UPDATE attendee SET pin = '2468' WHERE id = ?", (anna,))
+    before = scratch.counts()
     yesterday = (today - datetime.timedelta(days=1)).isoformat()
     scratch.execute("UPDATE conference SET starts_on = '2020-01-01', ends_on = ? WHERE id = ?",
                     (yesterday, other['id']))
