@@ -152,6 +152,18 @@ def test_proxy(t):
         pinconf.check_refusal(t, server, scratch, r, mark, before,
                               'proxy: X-Forwarded-For with %s from a trusted proxy' % what, 403)
 
+    # Ranges: the proxy may be named by a CIDR range among others.
+    scratch.write_config(trusted_proxies='10.0.0.0/8, 127.0.0.0/8 2001:db8:ffff::/48')
+    r = getticket(server, 'Eve', '0007', headers=from_('198.51.100.77'))
+    t.is_(count(scratch, 'ip:198.51.100.77'), 1, 'proxy: trusted_proxies may name the proxy by a CIDR range')
+    for value, what in (('not-a-range', 'a word'), ('127.0.0.1/33', 'an IPv4 prefix over 32'),
+                        ('::1/129', 'an IPv6 prefix over 128')):
+        scratch.write_config(trusted_proxies=value)
+        before, mark = scratch.counts(), server.log_mark()
+        r = getticket(server, 'Eve', RIGHT, headers=from_('198.51.100.78'))
+        pinconf.check_refusal(t, server, scratch, r, mark, before,
+                              'proxy: trusted_proxies = %s (%s) in the config' % (value, what), 500)
+
     # An X-Forwarded-For from an address we do not trust is ignored.
     scratch.write_config(trusted_proxies='10.0.0.1')
     r = getticket(server, 'Eve', '0005', headers=from_('198.51.100.50'))
