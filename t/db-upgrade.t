@@ -121,7 +121,7 @@ refused = upgrade(newer)
 ok(refused.returncode != 0 and 'newer than this pinconf' in refused.stderr,
    'a newer database is not touched', refused.stderr)
 
-def run_cgi(program, database, method='GET', query='', body=b''):
+def run_cgi(program, database, method='GET', query='', body=b'', content_type='application/json'):
     config = os.path.join(scratch, 'pinconf.conf')
     with open(config, 'w') as f:
         f.write('application_key = 5b0f3a4e-9c1d-4e2f-8a7b-2c3d4e5f6a7b\n'
@@ -129,7 +129,7 @@ def run_cgi(program, database, method='GET', query='', body=b''):
                 'database = %s\nverify_signatures = no\n' % database)
     environment = dict(os.environ, PINCONF_CONFIG=config, REQUEST_METHOD=method,
                        QUERY_STRING=query, REQUEST_URI='/cgi-bin/' + program,
-                       REMOTE_ADDR='127.0.0.1', CONTENT_TYPE='application/json',
+                       REMOTE_ADDR='127.0.0.1', CONTENT_TYPE=content_type,
                        CONTENT_LENGTH=str(len(body)))
     result = subprocess.run([os.path.join(cgibindir, program)], input=body,
                             capture_output=True, env=environment)
@@ -139,7 +139,8 @@ def run_cgi(program, database, method='GET', query='', body=b''):
 
 for database, label, expected in ((newer, 'a newer schema version', 'newer than this pinconf'),
                                   (empty, 'a database without the schema', 'not a pinconf database')):
-    out, err = run_cgi('getticket.cgi', database, query='id=ann&pin=4321')
+    out, err = run_cgi('getticket.cgi', database, method='POST', body=b'name=ann&pin=4321',
+                       content_type='application/x-www-form-urlencoded')
     ok(out.startswith('Status: 503') and expected in err,
        'getticket.cgi answers 503 for %s and logs why' % label, out + err)
     out, err = run_cgi('join.cgi', database)
