@@ -151,6 +151,9 @@ address_client(const struct cgi_request *request, const char *trusted,
 		for (;;) {
 			while (end > list && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == ','))
 				end--;
+			/* A trusted proxy that forwards and names nobody is not understood. */
+			if (end == list && address_trusted(&client, trusted))
+				return -1;
 			if (end == list)
 				break;
 			length = 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "address.h"
@@ -70,6 +71,8 @@ static const struct config_key config_keys[] = {
 	STRING(say_count_none, "You are the first participant."),
 	STRING(say_count_one, "There is one other participant."),
 	STRING(say_count_many, "There are {count} other participants."),
+	STRING(api_url, "https://calling.api.sinch.com"),
+	STRING(callout_cli, ""),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -267,6 +270,65 @@ valid_sinch_environment(const char *host)
 }
 
 static int
+ends_with(const char *text, size_t length, const char *suffix)
+{
+	size_t suffix_length = strlen(suffix);
+
+	return length >= suffix_length &&
+	    strncasecmp(text + length - suffix_length, suffix, suffix_length) == 0;
+}
+
+/*
+ * Sinch's API hosts all end in .api.sinch.com; plain http only to this
+ * machine, where the tests' fake Sinch listens.  No path, user or query.
+ */
+static int
+valid_api_url(const char *url)
+{
+	const char *host, *name_end, *end, *p;
+	size_t name_length;
+	int https = strncmp(url, "https://", 8) == 0;
+
+	if (!https && strncmp(url, "http://", 7) != 0)
+		return 0;
+	host = url + (https ? 8 : 7);
+	end = host + strcspn(host, "/");
+	if (*end == '/' && end[1] != '\0')
+		return 0;
+	if (*host == '[')
+		name_end = (p = memchr(host, ']', (size_t)(end - host))) != NULL ? p + 1 : host;
+	else
+		name_end = host + strcspn(host, ":/");
+	name_length = (size_t)(name_end - host);
+	/* What follows the name is nothing, or :PORT of 1 to 5 digits. */
+	if (name_end < end && (*name_end != ':' || end - name_end < 2 || end - name_end > 6 ||
+	    strspn(name_end + 1, "0123456789") != (size_t)(end - name_end - 1)))
+		return 0;
+	if (https) {
+		for (p = host; p < name_end; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+				return 0;
+		return name_length > 14 && ends_with(host, name_length, ".api.sinch.com");
+	}
+	if ((name_length == 5 && strncmp(host, "[::1]", 5) == 0) ||
+	    (name_length == 9 && strncasecmp(host, "localhost", 9) == 0))
+		return 1;
+	/* 127.0.0.0/8, written as a dotted quad. */
+	return name_length >= 9 && strncmp(host, "127.", 4) == 0 &&
+	    strspn(host, "0123456789.") == name_length;
+}
+
+/* E.164: a plus, then 7 to 15 digits, the first not 0. */
+static int
+valid_e164(const char *number)
+{
+	size_t digits = strlen(number + (*number == '+'));
+
+	return number[0] == '+' && number[1] >= '1' && number[1] <= '9' &&
+	    digits >= 7 && digits <= 15 && strspn(number + 1, "0123456789") == digits;
+}
+
+static int
 config_check(struct config *config, const unsigned char *seen, char *why, size_t why_size)
 {
 	size_t i;
@@ -316,6 +378,15 @@ config_check(struct config *config, const unsigned char *seen, char *why, size_t
 	if (!valid_sinch_environment(config->sinch_environment)) {
 		snprintf(why, why_size, "sinch_environment must be https://ocra.api.sinch.com"
 		    " or a regional https://ocra-REGION.api.sinch.com");
+		return -1;
+	}
+	if (!valid_api_url(config->api_url)) {
+		snprintf(why, why_size, "api_url must be https://HOST.api.sinch.com"
+		    " (or http:// to 127.0.0.1, [::1] or localhost), with no path");
+		return -1;
+	}
+	if (*config->callout_cli != '\0' && !valid_e164(config->callout_cli)) {
+		snprintf(why, why_size, "callout_cli must be E.164: + then 7 to 15 digits");
 		return -1;
 	}
 	return 0;

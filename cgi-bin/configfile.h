@@ -39,6 +39,8 @@ struct config {
 	char		*say_count_none;	/* announce_count: nobody else is in */
 	char		*say_count_one;
 	char		*say_count_many;	/* "{count}" becomes the number of others */
+	char		*api_url;		/* Sinch's Calling REST API, for pinconf(1) */
+	char		*callout_cli;		/* E.164 number callouts show; "" none */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */

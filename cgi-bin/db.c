@@ -111,6 +111,31 @@ static const struct {
 	    " AND call.joined >= ?2 ORDER BY call.joined, call.callid" },
 	[STMT_DIAL_IN_LIST] = { "dial_in_list",
 	    "SELECT label, number FROM dial_in ORDER BY label, number" },
+	[STMT_CONFERENCE_BY_ID] = { "conference_by_id",
+	    "SELECT id, name, sinch_id FROM conference WHERE id = ?1" },
+	[STMT_CONFERENCE_BY_SINCH_ID] = { "conference_by_sinch_id",
+	    "SELECT id, name, sinch_id FROM conference WHERE sinch_id = ?1" },
+	[STMT_CONFERENCES_NAMED] = { "conferences_named",
+	    "SELECT id, name, pin, starts_on, ends_on, 0 FROM conference"
+	    " WHERE name = ?1 ORDER BY id LIMIT 20" },
+	/* "In now" as the participant_now view counts it. */
+	[STMT_CONFERENCES_ACTIVE] = { "conferences_active",
+	    "SELECT id, name, pin, starts_on, ends_on,"
+	    " (SELECT count(*) FROM call WHERE call.conference_id = conference.id"
+	    "  AND call.joined IS NOT NULL AND call.ended IS NULL"
+	    "  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours'))"
+	    " FROM conference WHERE starts_on <= ?1 AND (ends_on IS NULL OR ends_on >= ?1)"
+	    " ORDER BY name, id" },
+	[STMT_CALL_PARTICIPANT] = { "call_participant",
+	    "SELECT origin, caller, joined FROM call WHERE callid = ?1" },
+	/* A DiCE may beat us here (a number that fails at once): keep what it wrote. */
+	[STMT_CALLOUT_STARTED] = { "callout_started",
+	    "INSERT INTO call(callid, origin, caller, conference_id, conference_name, joined)"
+	    " VALUES (?1, 'pstn', ?2, ?3, ?4, " NOW ")"
+	    " ON CONFLICT(callid) DO UPDATE SET origin = excluded.origin,"
+	    " caller = excluded.caller, conference_id = excluded.conference_id,"
+	    " conference_name = excluded.conference_name,"
+	    " joined = coalesce(call.joined, excluded.joined)" },
 };
 
 /*
@@ -730,6 +755,121 @@ db_dial_in_each(struct db *db, void (*each)(void *, const char *, const char *),
 	while ((rc = db_step(db, STMT_DIAL_IN_LIST)) == SQLITE_ROW)
 		each(context, (const char *)sqlite3_column_text(stmt, 0),
 		    (const char *)sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+/* Run a query that yields at most one conference (id, name, sinch_id). */
+static int
+db_find_conference(struct db *db, enum db_stmt which, sqlite3_stmt *stmt,
+    struct db_conference *conference)
+{
+	int rc;
+
+	if ((rc = db_step(db, which)) == SQLITE_ROW) {
+		conference->id = sqlite3_column_int64(stmt, 0);
+		db_column_copy(stmt, 1, conference->name, sizeof(conference->name));
+		db_column_copy(stmt, 2, conference->sinch_id, sizeof(conference->sinch_id));
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_find_conference_by_id(struct db *db, long long id, struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+
+	if ((stmt = db_prepare(db, STMT_CONFERENCE_BY_ID)) == NULL)
+		return DB_FAULT;
+	sqlite3_bind_int64(stmt, 1, id);
+	return db_find_conference(db, STMT_CONFERENCE_BY_ID, stmt, conference);
+}
+
+int
+db_find_conference_by_sinch_id(struct db *db, const char *sinch_id,
+    struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+
+	if ((stmt = db_prepare(db, STMT_CONFERENCE_BY_SINCH_ID)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, sinch_id);
+	return db_find_conference(db, STMT_CONFERENCE_BY_SINCH_ID, stmt, conference);
+}
+
+/* Run a conference listing with one text parameter, one callback call a row. */
+static int
+db_conference_listing_each(struct db *db, enum db_stmt which, const char *parameter,
+    void (*each)(void *, const struct db_conference_listing *), void *context)
+{
+	struct db_conference_listing row;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, which)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, parameter);
+	while ((rc = db_step(db, which)) == SQLITE_ROW) {
+		row.id = sqlite3_column_int64(stmt, 0);
+		row.name = (const char *)sqlite3_column_text(stmt, 1);
+		row.pin = (const char *)sqlite3_column_text(stmt, 2);
+		row.starts_on = (const char *)sqlite3_column_text(stmt, 3);
+		row.ends_on = (const char *)sqlite3_column_text(stmt, 4);
+		row.participants = sqlite3_column_int64(stmt, 5);
+		each(context, &row);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+int
+db_conferences_named_each(struct db *db, const char *name,
+    void (*each)(void *, const struct db_conference_listing *), void *context)
+{
+	return db_conference_listing_each(db, STMT_CONFERENCES_NAMED, name, each, context);
+}
+
+int
+db_conferences_active_each(struct db *db, const char *today,
+    void (*each)(void *, const struct db_conference_listing *), void *context)
+{
+	return db_conference_listing_each(db, STMT_CONFERENCES_ACTIVE, today, each, context);
+}
+
+int
+db_call_participant(struct db *db, const char *callid, struct db_call_participant *participant)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(participant, 0, sizeof(*participant));
+	if ((stmt = db_prepare(db, STMT_CALL_PARTICIPANT)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, callid);
+	if ((rc = db_step(db, STMT_CALL_PARTICIPANT)) == SQLITE_ROW) {
+		db_column_copy(stmt, 0, participant->origin, sizeof(participant->origin));
+		db_column_copy(stmt, 1, participant->caller, sizeof(participant->caller));
+		db_column_copy(stmt, 2, participant->joined, sizeof(participant->joined));
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_callout_started(struct db *db, const char *callid, const char *number,
+    const struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_CALLOUT_STARTED)) == NULL)
+		return DB_FAULT;
+	db_bind_text(stmt, 1, callid);
+	db_bind_text(stmt, 2, number);
+	sqlite3_bind_int64(stmt, 3, conference->id);
+	db_bind_text(stmt, 4, conference->name);
+	rc = db_step(db, STMT_CALLOUT_STARTED);
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
 }

@@ -42,6 +42,12 @@ enum db_stmt {
 	STMT_CALL_OF_USER,
 	STMT_PARTICIPANTS,
 	STMT_DIAL_IN_LIST,
+	STMT_CONFERENCE_BY_ID,
+	STMT_CONFERENCE_BY_SINCH_ID,
+	STMT_CONFERENCES_NAMED,
+	STMT_CONFERENCES_ACTIVE,
+	STMT_CALL_PARTICIPANT,
+	STMT_CALLOUT_STARTED,
 	STMT__MAX
 };
 
@@ -84,6 +90,23 @@ struct db_identity {
 	char		 pin[16];
 	char		 source[64];		/* what its wrong PINs count against */
 	char		 expires[32];		/* ISO 8601 UTC */
+};
+
+/* A conference as pinconf(1) lists it; strings valid only during the callback. */
+struct db_conference_listing {
+	long long	 id;
+	const char	*name;
+	const char	*pin;
+	const char	*starts_on;
+	const char	*ends_on;	/* NULL: for ever */
+	long long	 participants;	/* joined, no DiCE yet, within the last day */
+};
+
+/* What our call table knows of a participant Sinch lists. */
+struct db_call_participant {
+	char		 origin[8];	/* pstn, mxp, or "" if no ICE was seen */
+	char		 caller[808];	/* phone number or browser user's name; "" unknown */
+	char		 joined[32];	/* ISO 8601 UTC; "" unknown */
 };
 
 enum db_mode { DB_READ_ONLY, DB_READ_WRITE };
@@ -157,5 +180,21 @@ int	 db_participants_each(struct db *, long long conference_id, time_t now, int 
 /* Dial-in numbers, one callback call per row, in label order. */
 int	 db_dial_in_each(struct db *, void (*each)(void *, const char *label,
 	    const char *number), void *context);
+
+/* pinconf(1): a conference by its id, or by the conferenceId given to Sinch; DB_NONE if none. */
+int	 db_find_conference_by_id(struct db *, long long id, struct db_conference *);
+int	 db_find_conference_by_sinch_id(struct db *, const char *sinch_id,
+	    struct db_conference *);
+/* Every conference with exactly this name, in id order, one callback call each. */
+int	 db_conferences_named_each(struct db *, const char *name,
+	    void (*each)(void *, const struct db_conference_listing *), void *context);
+/* Conferences active on today (YYYY-MM-DD), in name order, one callback call each. */
+int	 db_conferences_active_each(struct db *, const char *today,
+	    void (*each)(void *, const struct db_conference_listing *), void *context);
+/* The call row of callid, as pinconf who shows it; DB_NONE if none. */
+int	 db_call_participant(struct db *, const char *callid, struct db_call_participant *);
+/* pinconf call: the leg Sinch placed into conference, joined now, keyed by its call id. */
+int	 db_callout_started(struct db *, const char *callid, const char *number,
+	    const struct db_conference *);
 
 #endif

@@ -271,7 +271,7 @@ getticket_renew(struct getticket *getticket)
 	    getticket->now.tv_sec, &holder)) == DB_FAULT)
 		return DB_FAULT;
 	else if (rc == DB_NONE || holder.id != identity.conference_id ||
-	    holder.state != DB_PIN_ACTIVE)
+	    holder.attendee_id != identity.attendee_id || holder.state != DB_PIN_ACTIVE)
 		why = "renewal for a conference that is no longer on";
 	db_rollback(getticket->db);
 	if (why != NULL) {
@@ -335,7 +335,7 @@ getticket_read(struct getticket *getticket, FILE *in)
 	}
 	if (getticket->pin == NULL || *getticket->pin == '\0' ||
 	    strspn(getticket->pin, "0123456789") != strlen(getticket->pin) ||
-	    strlen(getticket->pin) > 8) {
+	    strlen(getticket->pin) < 4 || strlen(getticket->pin) > 8) {
 		cgi_refuse(request, response, 400, "The PIN must be 4 to 8 digits.", "bad or missing pin");
 		return -1;
 	}

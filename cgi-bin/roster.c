@@ -33,7 +33,8 @@ roster_mask_number(const char *number, char *out, size_t size)
 	const char *digits = *number == '+' ? number + 1 : number;
 	size_t length = strlen(digits);
 
-	if (length < 3 || strspn(digits, "0123456789") != length)
+	/* A number of four digits or fewer would show whole. */
+	if (length < 5 || strspn(digits, "0123456789") != length)
 		snprintf(out, size, "Phone");
 	else if (length < 7)
 		snprintf(out, size, "\u2026 %s", digits + length - 3);

@@ -202,8 +202,10 @@ BEGIN
 	FROM pin_holder AS other
 	WHERE NEW.pin IS NOT NULL AND other.pin = NEW.pin
 	  AND NOT (other.kind = 'conference' AND other.holder_id = NEW.id)
-	  AND other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
-	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
+	  -- Its own attendees still show the old dates here, but move with it.
+	  AND (other.conference_id = NEW.id
+	   OR (other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
+	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31')));
 	-- New dates move the attendees' PINs too.
 	SELECT json_extract('{}', 'PIN ' || mine.pin || ' of attendee ' || mine.id || ' ('
 		|| mine.name || ') is already used by ' || other.holder

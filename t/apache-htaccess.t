@@ -96,11 +96,25 @@ def main(t):
     t.ok(len(lines) == 1 and lines[0].startswith('callback.cgi: ') and '401' in lines[0],
          'the refusal is one log line of callback.cgi in the ErrorLog', diag='  log: %r' % lines)
 
-    r = get(server, '/cgi-bin/getticket.cgi?id=Ann&pin=' + PIN)
-    t.is_(r.status, 200, 'getticket with the right PIN is answered 200')
+    r = pinconf.getticket(server, 'Ann', PIN)
+    t.is_(r.status, 200, 'a POST to getticket with the right PIN is answered 200')
     t.like((r.json or {}).get('userTicket') if isinstance(r.json, dict) else None,
            r'^[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]{43}=$', 'getticket gives a userTicket')
-    t.is_(r.headers.get('cache-control'), 'no-store', 'the ticket is sent with Cache-Control: no-store')
+    t.like((r.json or {}).get('jwt') if isinstance(r.json, dict) else None,
+           r'^[\w-]+\.[\w-]+\.[\w-]{43}$', 'getticket gives a registration JWT')
+    t.is_(r.headers.get('cache-control'), 'no-store', 'the credentials are sent with Cache-Control: no-store')
+    user_id = (r.json or {}).get('userId') if isinstance(r.json, dict) else None
+    call = new_callid()
+    r = server.post(pinconf.ice_browser(call, PIN, user=user_id))
+    t.is_(pinconf.action_name(r.json), 'connectConf', 'a browser ICE with the issued id connects')
+    r = pinconf.roster(server, user_id)
+    participants = (r.json or {}).get('participants') if isinstance(r.json, dict) else None
+    t.ok(isinstance(participants, list) and {'name': 'Ann', 'via': 'browser'} in participants and
+         len(participants) == 2 and b'\xe2\x80\xa6' in r.body,
+         'roster.cgi behind .htaccess lists the browser participant and the masked phone caller',
+         diag=r.body[:300])
+    r = get(server, '/cgi-bin/getticket.cgi?name=Ann&pin=' + PIN)
+    t.is_((r.status, r.headers.get('allow')), (405, 'POST'), 'a GET of getticket is answered 405 with Allow: POST')
 
     r = get(server, '/cgi-bin/join.cgi')
     t.is_(r.status, 200, 'the join page is answered 200')

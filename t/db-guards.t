@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -23,10 +24,15 @@ TRIGGERS = {
     'setting_is_never_deleted',
     'conference_checks_pin_insert', 'conference_checks_pin_update',
     'conference_assigns_pin_on_insert', 'conference_assigns_pin_on_update',
+    'attendee_checks_insert', 'attendee_checks_update',
+    'attendee_assigns_pin_on_insert', 'attendee_assigns_pin_on_update',
+    'conference_deletes_attendees',
 }
-CHECKS = {'setting': 3, 'conference': 4, 'dial_in': 2, 'call': 1, 'ticket': 0, 'pin_guess': 0}
+CHECKS = {'setting': 3, 'conference': 8, 'attendee': 1, 'dial_in': 2, 'call': 1,
+          'identity': 0, 'pin_guess': 0, 'known_source': 0}
 
 PIN_FORMAT = ('pin must be digits only', 'pin_length')
+NO_CONFERENCE = ('conference_id must be the id of an existing conference',)
 NO_FREE_PIN = ('no free PIN left', 'raise pin_length')
 
 
@@ -128,8 +134,8 @@ def test_inventory():
         checks[name] = len(re.findall(r'\bCHECK\s*\(', sql))
     tap.ok(checks == CHECKS, 'every CHECK constraint in schema.sql is one this test covers',
            ['schema: %r' % checks, 'tested: %r' % CHECKS])
-    tap.ok(one(db, 'PRAGMA user_version') == 1 and one(db, 'PRAGMA journal_mode') == 'wal',
-           'the schema sets user_version 1 and WAL mode')
+    tap.ok(one(db, 'PRAGMA user_version') == 2 and one(db, 'PRAGMA journal_mode') == 'wal',
+           'the schema sets user_version 2 and WAL mode')
 
 
 def test_settings():
@@ -152,11 +158,11 @@ def test_settings():
             "DELETE FROM setting WHERE name = 'guess_limit'", (), ('cannot be deleted', 'UPDATE'))
     refused(db, 'an unknown setting name is refused, and the message lists the known ones',
             "INSERT INTO setting(name, value) VALUES ('pin_lenght', 6)", (),
-            ('CHECK', 'pin_length', 'guess_limit', 'guess_window'))
+            ('CHECK', 'pin_length', 'guess_limit', 'guess_window', 'guess_budget'))
     refused(db, 'renaming a setting to an unknown name is refused',
             "UPDATE setting SET name = 'guesses' WHERE name = 'guess_limit'", (), ('setting name must be',))
     rows = db.execute('SELECT name, value FROM setting ORDER BY name').fetchall()
-    tap.ok(rows == [('guess_limit', 10), ('guess_window', 900), ('pin_length', 4)],
+    tap.ok(rows == [('guess_budget', 20), ('guess_limit', 10), ('guess_window', 900), ('pin_length', 4)],
            'the refused changes left the settings as they were', ['settings: %r' % rows])
     accepted(db, 'guess_limit 20 is accepted', "UPDATE setting SET value = 20 WHERE name = 'guess_limit'")
     accepted(db, "pin_length '5' (text of a number) is accepted as the number 5",
@@ -164,6 +170,22 @@ def test_settings():
     refused(db, 'INSERT OR REPLACE cannot set pin_length outside 4 to 8',
             "INSERT OR REPLACE INTO setting(name, value) VALUES ('pin_length', 20)", (),
             ('pin_length', '8'))
+    for value, why in ((0, '0'), (-20, 'negative'), (2.5, 'fractional'), ('many', 'text'),
+                       ('20 per hour', 'text with a number')):
+        refused(db, 'guess_budget %r is refused (%s): must be a positive whole number' % (value, why),
+                "UPDATE setting SET value = ? WHERE name = 'guess_budget'", (value,),
+                ('setting value must be a whole number above 0',))
+    refused(db, 'guess_budget NULL is refused',
+            "UPDATE setting SET value = NULL WHERE name = 'guess_budget'", (), ('NOT NULL', 'value'))
+    refused(db, 'guess_budget cannot be deleted',
+            "DELETE FROM setting WHERE name = 'guess_budget'", (), ('cannot be deleted',))
+    tap.ok(one(db, "SELECT value FROM setting WHERE name = 'guess_budget'") == 20,
+           'guess_budget is 20 at first, and the refused changes kept it')
+    accepted(db, 'guess_budget 100 is accepted',
+             "UPDATE setting SET value = 100 WHERE name = 'guess_budget'")
+    accepted(db, 'guess_budget 1 is accepted', "UPDATE setting SET value = 1 WHERE name = 'guess_budget'")
+    tap.ok(db.execute('SELECT budget, spent FROM guess_budget').fetchone() == (1, 0),
+           'the guess_budget view shows the setting and no guesses spent')
 
 
 def test_pin_format():
@@ -384,11 +406,264 @@ def test_nearly_full():
            'with one PIN free, SET pin = NULL takes a free one', ['got %r' % pin])
 
 
+def holder_clashes(db):
+    """Pairs of PIN holders (conferences and attendees) sharing a PIN on overlapping dates."""
+    return db.execute(
+        "SELECT a.holder, b.holder, a.pin FROM pin_holder a JOIN pin_holder b"
+        " ON a.pin = b.pin AND (a.kind, a.holder_id) < (b.kind, b.holder_id)"
+        " AND a.starts_on <= coalesce(b.ends_on, '9999-12-31')"
+        " AND b.starts_on <= coalesce(a.ends_on, '9999-12-31')").fetchall()
+
+
+def add_attendee(db, conference, name, pin=None):
+    return db.execute('INSERT INTO attendee(conference_id, name, pin) VALUES (?, ?, ?)',
+                      (conference, name, pin)).lastrowid
+
+
+def test_conference_rules():
+    db = fresh()
+    conference = add_conference(db, 'Weekly sync', '4711')
+    tap.ok(db.execute('SELECT max_participants, locked, announce_count FROM conference WHERE id = ?',
+                      (conference,)).fetchone() == (None, 0, 0),
+           'a new conference has no participant limit, is unlocked and does not announce the count')
+    for value, why in ((1, 'one'), (0, 'zero'), (-5, 'negative'), (1001, 'over 1000'),
+                       (2.5, 'fractional'), ('ten', 'text'), ('', 'empty text')):
+        refused(db, 'max_participants %r is refused (%s)' % (value, why),
+                'UPDATE conference SET max_participants = ? WHERE id = ?', (value, conference),
+                ('max_participants must be NULL (no limit) or a whole number from 2 to 1000',))
+    refused(db, 'a new conference with max_participants 1 is refused',
+            "INSERT INTO conference(name, max_participants) VALUES ('Solo', 1)", (),
+            ('max_participants must be',))
+    for value in (2, 1000, '25', None):
+        accepted(db, 'max_participants %r is accepted' % (value,),
+                 'UPDATE conference SET max_participants = ? WHERE id = ?', (value, conference))
+    for column in ('locked', 'announce_count'):
+        for value, why in ((2, 'two'), (-1, 'negative'), ('yes', 'a word'), (0.5, 'a fraction')):
+            refused(db, '%s %r is refused (%s): must be 0 or 1' % (column, value, why),
+                    'UPDATE conference SET %s = ? WHERE id = ?' % column, (value, conference),
+                    ('%s must be 0 or 1' % column,))
+        refused(db, '%s NULL is refused' % column,
+                'UPDATE conference SET %s = NULL WHERE id = ?' % column, (conference,),
+                ('NOT NULL', 'conference.%s' % column))
+        for value in (1, 0):
+            accepted(db, '%s %d is accepted' % (column, value),
+                     'UPDATE conference SET %s = ? WHERE id = ?' % column, (value, conference))
+    accepted(db, 'a conference can be created capped, locked and announcing',
+             "INSERT INTO conference(name, max_participants, locked, announce_count)"
+             " VALUES ('Board', 12, 1, 1)")
+
+
+def test_sinch_id():
+    db = fresh()
+    conference = add_conference(db, 'Weekly sync', '4711')
+    generated = one(db, 'SELECT sinch_id FROM conference WHERE id = ?', conference)
+    tap.ok(re.fullmatch(r'pinconf-[0-9a-f]{16}', generated or '') is not None,
+           'a generated sinch_id passes its own CHECK', ['sinch_id %r' % generated])
+    for value, why in (('', 'empty'), ('team room', 'a space'), ('x' * 65, '65 characters'),
+                       ('räd', 'a non-ASCII letter'), ('a.b', 'a dot'), ('a/b', 'a slash'),
+                       ("a'b", 'a quote'), (None, 'NULL')):
+        refused(db, 'sinch_id %r is refused (%s)' % (value if value is None or len(value) < 10
+                                                      else value[:8] + '...', why),
+                'UPDATE conference SET sinch_id = ? WHERE id = ?', (value, conference),
+                ('sinch_id',))
+    refused(db, 'a new conference with a sinch_id with a space is refused, saying what is allowed',
+            "INSERT INTO conference(name, sinch_id) VALUES ('Board', 'board room')", (),
+            ('sinch_id must be 1 to 64 letters, digits, - or _',))
+    for value in ('x' * 64, 'Team_room-1', '7'):
+        accepted(db, 'sinch_id %r is accepted' % (value if len(value) < 10 else 'x * 64'),
+                 'UPDATE conference SET sinch_id = ? WHERE id = ?', (value, conference))
+
+
+def test_attendee_rows():
+    db = fresh()
+    conference = add_conference(db, 'Weekly sync', '4711')
+    for name, why in (('', 'an empty name'), ('   ', 'a blank name'), ('x' * 201, 'a 201-character name')):
+        refused(db, 'an attendee with %s is refused' % why,
+                'INSERT INTO attendee(conference_id, name) VALUES (?, ?)', (conference, name),
+                ('attendee name must be 1 to 200 characters',))
+    refused(db, 'an attendee without a name is refused',
+            'INSERT INTO attendee(conference_id) VALUES (?)', (conference,), ('NOT NULL', 'attendee.name'))
+    accepted(db, 'an attendee with a 200-character name is accepted',
+             'INSERT INTO attendee(conference_id, name) VALUES (?, ?)', (conference, 'x' * 200))
+    accepted(db, 'an attendee with a name in another script is accepted',
+             'INSERT INTO attendee(conference_id, name) VALUES (?, ?)', (conference, 'Анна Свенссон'))
+    for pin, why in (('12a4', 'a letter'), ('123', '3 digits'), ('12345', '5 digits'), ('', 'nothing'),
+                     ('１２３４', 'full-width digits')):
+        refused(db, 'an attendee PIN with %s (%r) is refused' % (why, pin),
+                "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna', ?)", (conference, pin),
+                PIN_FORMAT)
+    refused(db, 'an attendee PIN given as the number 0123 is refused',
+            "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna', 0123)", (conference,),
+            PIN_FORMAT)
+    anna = add_attendee(db, conference, 'Anna', '1234')
+    refused(db, "changing an attendee's PIN to one with a letter is refused",
+            "UPDATE attendee SET pin = '12x4' WHERE id = ?", (anna,), PIN_FORMAT)
+    for target, why in ((999, 'a conference that does not exist'), (None, 'no conference')):
+        refused(db, 'an attendee of %s is refused' % why,
+                "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Bo', '5678')", (target,),
+                NO_CONFERENCE)
+    refused(db, 'moving an attendee to a conference that does not exist is refused',
+            'UPDATE attendee SET conference_id = 999 WHERE id = ?', (anna,), NO_CONFERENCE)
+    tap.ok(db.execute('SELECT conference_id, pin FROM attendee WHERE id = ?', (anna,)).fetchone()
+           == (conference, '1234'), 'the refused changes kept the attendee as it was')
+    accepted(db, "renaming an attendee is accepted", "UPDATE attendee SET name = 'Anna S.' WHERE id = ?",
+             (anna,))
+    db.execute("UPDATE setting SET value = 6 WHERE name = 'pin_length'")
+    accepted(db, 'with pin_length 6 an attendee keeps its 4-digit PIN when renamed',
+             "UPDATE attendee SET name = 'Anna Svensson' WHERE id = ?", (anna,))
+    refused(db, 'with pin_length 6 an attendee cannot be given a new 4-digit PIN',
+            "UPDATE attendee SET pin = '4321' WHERE id = ?", (anna,), PIN_FORMAT)
+    accepted(db, 'with pin_length 6 SET pin = NULL gives an attendee a new PIN',
+             'UPDATE attendee SET pin = NULL WHERE id = ?', (anna,))
+    pin = one(db, 'SELECT pin FROM attendee WHERE id = ?', anna)
+    tap.ok(re.fullmatch(r'[0-9]{6}', pin or '') is not None, 'the new attendee PIN has 6 digits',
+           ['got %r' % pin])
+
+
+def test_attendee_clash():
+    db = fresh()
+    weekly = add_conference(db, 'Weekly sync', '4711', '2026-12-01', '2026-12-31')
+    board = add_conference(db, 'Board', '2580', '2026-12-07', '2026-12-11')
+    later = add_conference(db, 'Spring', '5555', '2027-03-01', '2027-03-31')
+    message = refused(db, "an attendee PIN that another conference holds is refused, naming it",
+                      "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna', '2580')", (weekly,),
+                      ('PIN 2580 is already used by conference %d (Board)' % board,
+                       'overlapping dates', 'choose another PIN'))
+    tap.note('the admin sees: %s' % message)
+    refused(db, "an attendee PIN equal to its own conference's PIN is refused",
+            "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna', '4711')", (weekly,),
+            ('PIN 4711 is already used by conference %d (Weekly sync)' % weekly,))
+    anna = add_attendee(db, weekly, 'Anna Svensson', '1234')
+    message = refused(db, "an attendee PIN that another attendee holds is refused, naming the holder",
+                      "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Bo', '1234')", (board,),
+                      ('PIN 1234 is already used by attendee %d (Anna Svensson) of conference %d (Weekly sync)'
+                       % (anna, weekly),))
+    tap.note('the admin sees: %s' % message)
+    refused(db, 'two attendees of one conference cannot share a PIN',
+            "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Bo', '1234')", (weekly,),
+            ('attendee %d (Anna Svensson)' % anna,))
+    refused(db, "a new conference cannot take an attendee's PIN on overlapping dates",
+            "INSERT INTO conference(name, pin, starts_on) VALUES ('Help desk', '1234', '2026-06-01')", (),
+            ('PIN 1234 is already used by attendee %d (Anna Svensson) of conference %d (Weekly sync)'
+             % (anna, weekly),))
+    refused(db, "a conference's PIN cannot change to an attendee's",
+            "UPDATE conference SET pin = '1234' WHERE id = ?", (board,), ('attendee %d (Anna Svensson)' % anna,))
+    refused(db, "a conference's PIN cannot change to its own attendee's",
+            "UPDATE conference SET pin = '1234' WHERE id = ?", (weekly,), ('attendee %d (Anna Svensson)' % anna,))
+    refused(db, "nor when its dates move in the same statement",
+            "UPDATE conference SET pin = '1234', starts_on = '2030-01-01', ends_on = '2030-01-31'"
+            " WHERE id = ?", (weekly,), ('attendee %d (Anna Svensson)' % anna,))
+    accepted(db, 'an attendee PIN that a conference holds on other dates is accepted',
+             "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Carl', '5555')", (weekly,))
+    carl = one(db, "SELECT id FROM attendee WHERE name = 'Carl'")
+    accepted(db, 'a conference on other dates may take an attendee PIN',
+             "INSERT INTO conference(name, pin, starts_on, ends_on)"
+             " VALUES ('Summer', '1234', '2027-06-01', '2027-06-30')")
+    message = refused(db, "a conference whose dates move onto another's attendee PIN is refused, naming it",
+                      "UPDATE conference SET starts_on = '2026-12-20' WHERE id = ?", (later,),
+                      ('PIN 5555 is already used by attendee %d (Carl) of conference %d (Weekly sync)'
+                       % (carl, weekly),))
+    tap.note('the admin sees: %s' % message)
+    message = refused(db, "a conference whose dates move its attendee's PIN onto another holder is refused",
+                      "UPDATE conference SET ends_on = '2027-03-15' WHERE id = ?", (weekly,),
+                      ('PIN 5555 of attendee %d (Carl)' % carl,
+                       'already used by conference %d (Spring)' % later, 'change one of the PINs first'))
+    tap.note('the admin sees: %s' % message)
+    refused(db, "an attendee's PIN cannot change to another holder's",
+            "UPDATE attendee SET pin = '2580' WHERE id = ?", (anna,),
+            ('PIN 2580 is already used by conference %d (Board)' % board,))
+    refused(db, 'an attendee cannot move to a conference where its PIN is taken',
+            'UPDATE attendee SET conference_id = ? WHERE id = ?', (later, carl),
+            ('PIN 5555 is already used by conference %d (Spring)' % later,))
+    accepted(db, "an attendee keeping its PIN may be updated (its own PIN is no clash)",
+             "UPDATE attendee SET pin = '1234', name = 'Anna S.' WHERE id = ?", (anna,))
+    accepted(db, "a conference may change its dates when no PIN clashes",
+             "UPDATE conference SET ends_on = '2027-01-31' WHERE id = ?", (weekly,))
+    tap.ok(holder_clashes(db) == [], 'no two PIN holders share a PIN on overlapping dates',
+           holder_clashes(db))
+
+
+def test_attendee_pin_assignment():
+    db = fresh()
+    conferences = [add_conference(db, 'Conference %d' % i) for i in range(50)]
+    for i in range(300):
+        add_attendee(db, conferences[i % 50], 'Attendee %d' % i)
+    pins = [pin for (pin,) in db.execute('SELECT pin FROM pin_holder')]
+    tap.ok(len(pins) == 350 and all(re.fullmatch(r'[0-9]{4}', p or '') for p in pins),
+           '50 conferences and 300 attendees all get 4-digit PINs', ['%d PINs' % len(pins)])
+    tap.ok(len(set(pins)) == 350 and holder_clashes(db) == [],
+           'assigned attendee PINs avoid every conference and every other attendee', holder_clashes(db)[:5])
+    anna = add_attendee(db, conferences[0], 'Anna', None)
+    tap.ok(one(db, 'SELECT pin FROM attendee WHERE id = ?', anna) is not None,
+           'an attendee PIN given as NULL is assigned too')
+
+
+def test_attendee_nearly_full():
+    db = fresh()
+    free = ['0000', '0042', '4711', '9999']
+    taken = ['%04d' % n for n in range(10000) if '%04d' % n not in free]
+    db.execute('BEGIN')
+    db.execute("INSERT INTO conference(name, pin, starts_on) VALUES ('Host', '0001', '2026-01-01')")
+    host = one(db, "SELECT id FROM conference WHERE pin = '0001'")
+    # Half the space held by conferences, half by the host's attendees.
+    db.executemany("INSERT INTO conference(name, pin, starts_on) VALUES ('Taken ' || ?1, ?1, '2026-01-01')",
+                   [(p,) for p in taken[1:5000]])
+    db.executemany("INSERT INTO attendee(conference_id, name, pin) VALUES (?1, 'Taken ' || ?2, ?2)",
+                   [(host, p) for p in taken[5000:]])
+    db.execute('COMMIT')
+    got = []
+    for i in range(4):
+        try:
+            got.append(one(db, 'SELECT pin FROM attendee WHERE id = ?', add_attendee(db, host, 'Late %d' % i)))
+        except sqlite3.Error as error:
+            got.append('refused: %s' % error)
+    tap.ok(sorted(got) == free, 'with 9,996 PINs held by conferences and attendees, 4 attendees get the 4 free',
+           ['got %r' % got])
+    refused(db, 'the next attendee is refused: no free PIN left',
+            "INSERT INTO attendee(conference_id, name) VALUES (?, 'One too many')", (host,), NO_FREE_PIN)
+    refused(db, 'and so is the next conference',
+            "INSERT INTO conference(name, starts_on) VALUES ('One too many', '2026-01-01')", (), NO_FREE_PIN)
+    accepted(db, "a conference on dates before every holder's still gets a PIN",
+             "INSERT INTO conference(name, starts_on, ends_on) VALUES ('Past', '2020-01-01', '2020-01-31')")
+
+
+def test_attendee_cascade():
+    db = fresh()
+    weekly = add_conference(db, 'Weekly sync', '4711')
+    board = add_conference(db, 'Board', '2580')
+    for name in ('Anna', 'Bo'):
+        add_attendee(db, weekly, name)
+    add_attendee(db, board, 'Carl')
+    db.execute("INSERT INTO call(callid, origin, caller, attendee_id, conference_id, conference_name,"
+               " joined) VALUES ('c1', 'pstn', 'Anna', 1, ?, 'Weekly sync', '2026-11-24T10:00:00Z')",
+               (weekly,))
+    db.close()
+    path = os.path.join(SCRATCH, 'guards-%02d.db' % databases)
+    program = os.environ.get('SQLITE3') or 'sqlite3'
+    result = subprocess.run([program, '-bail', path],
+                            input='PRAGMA foreign_keys;\nDELETE FROM conference WHERE id = %d;\n' % weekly,
+                            capture_output=True, text=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    left = db.execute('SELECT name FROM attendee ORDER BY name').fetchall()
+    tap.ok(result.returncode == 0 and result.stdout.strip() == '0' and left == [('Carl',)],
+           "deleting a conference in a plain sqlite3 shell (foreign keys off) deletes its attendees only",
+           ['foreign_keys %r, exit %d, %s' % (result.stdout.strip(), result.returncode, result.stderr),
+            'attendees left %r' % left])
+    tap.ok(one(db, "SELECT count(*) FROM call WHERE callid = 'c1'") == 1,
+           "the deleted conference's calls are kept")
+    db.execute('PRAGMA foreign_keys = ON')
+    accepted(db, 'with foreign keys on, deleting a conference with attendees works too',
+             'DELETE FROM conference WHERE id = ?', (board,))
+    tap.ok(one(db, 'SELECT count(*) FROM attendee') == 0, 'and its attendees are gone')
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)
     for test in (test_inventory, test_settings, test_pin_format, test_dates_and_names,
-                 test_pin_clash, test_dial_in_and_call, test_pin_assignment, test_nearly_full):
+                 test_pin_clash, test_dial_in_and_call, test_pin_assignment, test_nearly_full,
+                 test_conference_rules, test_sinch_id, test_attendee_rows, test_attendee_clash,
+                 test_attendee_pin_assignment, test_attendee_nearly_full, test_attendee_cascade):
         try:
             test()
         except (sqlite3.Error, OSError) as error:

@@ -163,10 +163,13 @@ def try_shell_line(line):
     program = os.environ.get('SQLITE3') or shutil.which('sqlite3')
     if not program:
         return None, ['sqlite3 is not installed']
-    command = [program] + words[1:-1] + [os.path.join(SCRATCH, 'pinconf.db'),
-                                         'SELECT count(*) FROM setting;']
+    database = os.path.join(SCRATCH, 'pinconf.db')
+    command = [program] + words[1:-1] + [database, "SELECT 'settings: ' || count(*) FROM setting;"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
-    passed = result.returncode == 0 and result.stderr == '' and '3' in result.stdout
+    with sqlite3.connect(database) as db:
+        count = db.execute('SELECT count(*) FROM setting').fetchone()[0]
+    passed = (result.returncode == 0 and result.stderr == ''
+              and 'settings: %d' % count in result.stdout)
     return passed, ['%r exited %d' % (command, result.returncode), result.stdout, result.stderr]
 
 
@@ -206,10 +209,23 @@ def conference(db, name):
     return dict(zip(('id', 'pin', 'starts_on', 'ends_on'), row[0]))
 
 
+def attendee(db, name):
+    row = db.execute('SELECT id, conference_id, pin FROM attendee WHERE name = ?', (name,)).fetchall()
+    expect(len(row) == 1, 'expected one attendee named %r, found %d' % (name, len(row)))
+    return dict(zip(('id', 'conference_id', 'pin'), row[0]))
+
+
+def later(minutes):
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
 def seed(db):
-    """Calls, guesses and tickets for the reading recipes to show."""
+    """Calls, guesses, identities and known sources for the reading recipes to show."""
     weekly = conference(db, 'Weekly sync')['id']
     board = conference(db, 'Board meeting')['id']
+    help_desk = conference(db, 'Help desk')['id']
+    anna = attendee(db, 'Anna Svensson')['id']
     calls = [
         # callid, origin, caller, attempts, conference id, name, started, joined, ended, reason, duration
         ('c-live-1', 'pstn', '+46701111111', 0, weekly, 'Weekly sync', utc(10), utc(9), None, None, None),
@@ -229,19 +245,44 @@ def seed(db):
          None, '2026-01-01T00:00:30Z', 'TIMEOUT', 0),
         ('c-new-year', 'pstn', '+46707777777', 0, None, 'Retro', '2026-01-01T00:00:00Z',
          None, '2026-01-01T00:00:30Z', 'TIMEOUT', 0),
+        # Anna Svensson, with her personal PIN: once on 22 November, and now.
+        ('c-anna-1', 'pstn', 'Anna Svensson', 0, weekly, 'Weekly sync', '2026-11-22T10:00:00Z',
+         '2026-11-22T10:00:20Z', '2026-11-22T10:10:20Z', 'CALLERHANGUP', 600),
+        ('c-anna-2', 'mxp', 'Anna Svensson', 0, weekly, 'Weekly sync', utc(3), utc(3),
+         None, None, None),
     ]
     db.executemany('INSERT INTO call(callid, origin, caller, pin_attempts, conference_id,'
                    ' conference_name, started, joined, ended, end_reason, duration)'
                    ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', calls)
-    guesses = [('203.0.113.7', utc(minute)) for minute in range(1, 11)]
-    guesses += [('198.51.100.4', utc(1))] * 3
-    guesses += [('192.0.2.1', '2025-03-01T12:00:%02dZ' % second) for second in range(12)]
-    db.executemany('INSERT INTO pin_guess(address, at) VALUES (?, ?)', guesses)
-    db.executemany('INSERT INTO ticket(identity, address, created) VALUES (?, ?, ?)',
-                   [('Alice', '203.0.113.7', utc(6)), ('Bob', '192.0.2.1', '2025-03-01T11:59:00Z')])
-    # A conference that is over, for pin-length to leave alone.
+    db.execute("UPDATE call SET attendee_id = ? WHERE callid IN ('c-anna-1', 'c-anna-2')", (anna,))
+    guesses = [('ip:203.0.113.7', utc(minute)) for minute in range(1, 11)]
+    guesses += [('tel:+46709999999', utc(1))] * 3
+    guesses += [('withheld', utc(minute)) for minute in range(1, 12)]
+    guesses += [('net:2001:db8:bad::/64', '2025-03-01T12:00:%02dZ' % second) for second in range(12)]
+    db.executemany('INSERT INTO pin_guess(source, at) VALUES (?, ?)', guesses)
+    identities = [
+        # user id, display name, conference, attendee, PIN, source, issued, expires
+        ('u-AliceAliceAliceAlice0', 'Alice', weekly, None, conference(db, 'Weekly sync')['pin'],
+         'ip:203.0.113.7', utc(6), later(234)),
+        ('u-AnnaAnnaAnnaAnnaAnna0', 'Anna Svensson', weekly, anna, attendee(db, 'Anna Svensson')['pin'],
+         'net:2001:db8:1:2::/64', utc(3), later(237)),
+        ('u-DanaDanaDanaDanaDana0', 'Dana', help_desk, None, conference(db, 'Help desk')['pin'],
+         'ip:198.51.100.4', utc(30), later(210)),
+        ('u-MalloryMalloryMallor0', 'Mallory', weekly, None, '4711', 'ip:192.0.2.66',
+         '2025-03-01T11:59:00Z', '2025-03-01T15:59:00Z'),
+    ]
+    db.executemany('INSERT INTO identity(user_id, display_name, conference_id, attendee_id, pin,'
+                   ' source, issued, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', identities)
+    db.executemany('INSERT INTO known_source(source, last_joined) VALUES (?, ?)',
+                   [('tel:+46701111111', utc(9)), ('net:2001:db8:1:2::/64', utc(3)),
+                    ('tel:+46705555555', '2025-06-01T08:00:10Z')])
+    # A conference that is over, with an attendee, for pin-length to leave alone.
     db.execute("INSERT INTO conference(name, pin, starts_on, ends_on)"
                " VALUES ('Autumn kickoff', '1357', '2025-09-01', '2025-09-30')")
+    db.execute("INSERT INTO attendee(conference_id, name, pin)"
+               " SELECT id, 'Old Timer', '2468' FROM conference WHERE name = 'Autumn kickoff'")
+    # An attendee of the conference that the next recipe deletes.
+    db.execute("INSERT INTO attendee(conference_id, name) VALUES (?, 'Erik Berg')", (board,))
 
 
 # --- what each recipe must do -----------------------------------------------
@@ -298,11 +339,67 @@ def check_forever(db, out):
     expect(conference(db, 'Weekly sync')['ends_on'] is None, 'Weekly sync still ends')
 
 
+def check_attendee_pin(db, out):
+    row = attendee(db, 'Anna Svensson')
+    expect((row['conference_id'], row['pin']) == (conference(db, 'Weekly sync')['id'], '3141'),
+           'Anna Svensson is %r' % row)
+
+
+def check_attendee_add(db, out):
+    weekly = conference(db, 'Weekly sync')
+    bo, carla = attendee(db, 'Bo Ek'), attendee(db, 'Carla Diaz')
+    for row in (bo, carla):
+        expect(row['conference_id'] == weekly['id'], 'attendee in conference %r' % row)
+        expect(row['pin'] is not None and PIN4.match(row['pin']), 'assigned PIN %r' % row['pin'])
+    holders = [pin for (pin,) in db.execute('SELECT pin FROM pin_holder')]
+    expect(len(holders) == len(set(holders)), 'two holders share a PIN: %r' % holders)
+    got = [(row['name'], row['pin']) for row in out.dicts()]
+    want = [('Anna Svensson', '3141'), ('Bo Ek', bo['pin']), ('Carla Diaz', carla['pin'])]
+    expect(got == want, 'the SELECT showed %r, want %r' % (got, want))
+
+
+def check_attendee_new_pin(db, out):
+    pin = attendee(db, 'Bo Ek')['pin']
+    expect(pin is not None and PIN4.match(pin), 'new PIN %r' % pin)
+    expect(out.rows == [('Bo Ek', pin)], 'the SELECT showed %r' % out.rows)
+    expect(one(db, 'SELECT count(*) FROM pin_holder WHERE pin = ?', pin) == 1, 'PIN %s clashes' % pin)
+
+
+def check_attendee_remove(db, out):
+    names = [name for (name,) in db.execute('SELECT name FROM attendee ORDER BY name')]
+    expect(names == ['Anna Svensson', 'Bo Ek'], 'attendees left %r' % names)
+
+
+def rules(db, name):
+    return db.execute('SELECT max_participants, locked, announce_count FROM conference'
+                      ' WHERE name = ?', (name,)).fetchone()
+
+
+def check_cap(db, out):
+    expect(rules(db, 'Weekly sync') == (10, 0, 0), 'Weekly sync rules %r' % (rules(db, 'Weekly sync'),))
+
+
+def check_lock(db, out):
+    expect(rules(db, 'Weekly sync') == (10, 1, 0), 'Weekly sync rules %r' % (rules(db, 'Weekly sync'),))
+
+
+def check_unlock(db, out):
+    expect(rules(db, 'Weekly sync') == (10, 0, 0), 'Weekly sync rules %r' % (rules(db, 'Weekly sync'),))
+
+
+def check_announce_count(db, out):
+    expect(rules(db, 'Help desk') == (None, 0, 1), 'Help desk rules %r' % (rules(db, 'Help desk'),))
+    expect(rules(db, 'Weekly sync')[2] == 0, 'Weekly sync announces too')
+
+
 def check_delete(db, out):
     expect(one(db, "SELECT count(*) FROM conference WHERE name = 'Board meeting'") == 0,
            'Board meeting is still there')
     kept = db.execute("SELECT callid FROM call_log WHERE conference = 'Board meeting'").fetchall()
     expect(kept == [('c-day-2',)], 'its call log is %r, want c-day-2 kept' % kept)
+    expect(one(db, "SELECT count(*) FROM attendee WHERE name = 'Erik Berg'") == 0,
+           "its attendee is still there")
+    expect(one(db, 'SELECT count(*) FROM attendee') == 3, "other conferences' attendees went too")
 
 
 def check_list_active(db, out):
@@ -315,14 +412,34 @@ def check_list_active(db, out):
     expect('Help desk' in want, 'Help desk is not active')
     counts = {row['name']: row['participants'] for row in got}
     if 'Weekly sync' in counts:     # unless the clock is before its start
-        expect(counts['Weekly sync'] == 2, 'Weekly sync has %r participants, want 2'
+        expect(counts['Weekly sync'] == 3, 'Weekly sync has %r participants, want 3'
                % counts['Weekly sync'])
+
+
+def check_how_full(db, out):
+    got = {row['name']: (row['participants'], row['max_participants'], row['locked'])
+           for row in out.dicts()}
+    expect(got.get('Help desk') == (0, None, 0), 'Help desk shows %r' % (got.get('Help desk'),))
+    if 'Weekly sync' in got:     # unless the clock is before its start
+        expect(got['Weekly sync'] == (3, 10, 0), 'Weekly sync shows %r' % (got['Weekly sync'],))
 
 
 def check_participants_now(db, out):
     got = sorted(out.rows)
-    want = [('+46701111111', 'phone', utc(9)), ('Alice', 'browser', utc(5))]
-    expect([row[:2] for row in got] == [row[:2] for row in want], 'showed %r' % got)
+    want = [('+46701111111', 'phone'), ('Alice', 'browser'), ('Anna Svensson', 'browser')]
+    expect([row[:2] for row in got] == want, 'showed %r' % got)
+
+
+def check_attendance(db, out):
+    got = out.dicts()
+    expect([row['name'] for row in got] == ['Anna Svensson', 'Bo Ek'], 'showed %r' % got)
+    anna, bo = got
+    expect((anna['joined'], anna['first_joined'], anna['calls']) == (1, '2026-11-22T10:00:20Z', 2),
+           'Anna shows %r' % anna)
+    # 600 s on 22 November, and about 3 minutes in the call going on now.
+    expect(600 + 170 <= anna['seconds_in'] <= 600 + 240, 'Anna was in for %r s' % anna['seconds_in'])
+    expect((bo['joined'], bo['first_joined'], bo['seconds_in'], bo['calls']) == (0, None, 0, 0),
+           'Bo shows %r' % bo)
 
 
 def check_call_log_day(db, out):
@@ -334,7 +451,8 @@ def check_call_log_day(db, out):
 
 def check_call_log_conference(db, out):
     got = [row['caller'] for row in out.dicts()]
-    expect(got == ['Alice', '+46701111111', '+46702222222'], 'showed %r' % got)
+    expect(got == ['Anna Svensson', 'Alice', '+46701111111', '+46702222222', 'Anna Svensson'],
+           'showed %r' % got)
 
 
 def check_failed_pins_calls(db, out):
@@ -343,22 +461,55 @@ def check_failed_pins_calls(db, out):
     expect(got == want, 'showed %r, want %r' % (got, want))
 
 
-def check_failed_pins_addresses(db, out):
-    got = [(row['address'], row['guesses']) for row in out.dicts()]
-    want = [('192.0.2.1', 12), ('203.0.113.7', 10), ('198.51.100.4', 3)]
+def check_identities(db, out):
+    got = [(row['display_name'], row['conference'], row['source']) for row in out.dicts()]
+    want = [('Anna Svensson', 'Weekly sync', 'net:2001:db8:1:2::/64'),
+            ('Alice', 'Weekly sync', 'ip:203.0.113.7'), ('Dana', 'Help desk', 'ip:198.51.100.4')]
+    expect(got == want, 'showed %r, want %r (newest first, no expired one)' % (got, want))
+
+
+def check_failed_pins_sources(db, out):
+    got = [(row['source'], row['guesses']) for row in out.dicts()]
+    want = [('net:2001:db8:bad::/64', 12), ('withheld', 11), ('ip:203.0.113.7', 10),
+            ('tel:+46709999999', 3)]
     expect(got == want, 'showed %r, want %r' % (got, want))
 
 
 def check_locked_out(db, out):
-    got = [(row['address'], row['guesses']) for row in out.dicts()]
-    expect(got == [('203.0.113.7', 10)], 'showed %r, want only 203.0.113.7 with 10' % got)
+    got = [(row['source'], row['guesses']) for row in out.dicts()]
+    expect(got == [('ip:203.0.113.7', 10)],
+           'showed %r, want only ip:203.0.113.7 with 10 (withheld is never locked out)' % got)
+    until = out.dicts()[0]['until']
+    # The oldest of its 10 guesses, 10 minutes ago, leaves the 15-minute window in 5.
+    expect(utc(-4) <= until <= utc(-6), 'locked out until %r, want about 5 minutes from now' % until)
+
+
+def check_guess_budget(db, out):
+    got = out.dicts()
+    expect(len(got) == 1 and (got[0]['budget'], got[0]['spent']) == (20, 24),
+           'showed %r, want a budget of 20 with 24 spent' % got)
 
 
 def check_lift_lockout(db, out):
     expect(one(db, 'SELECT count(*) FROM locked_out') == 0, 'still locked out')
-    expect(one(db, "SELECT count(*) FROM pin_guess WHERE address = '203.0.113.7'") == 0,
-           'guesses of 203.0.113.7 remain')
-    expect(one(db, 'SELECT count(*) FROM pin_guess') == 15, "other addresses' guesses went too")
+    expect(one(db, "SELECT count(*) FROM pin_guess WHERE source = 'ip:203.0.113.7'") == 0,
+           'guesses of ip:203.0.113.7 remain')
+    expect(one(db, 'SELECT count(*) FROM pin_guess') == 26, "other sources' guesses went too")
+    expect(one(db, 'SELECT spent FROM guess_budget') == 14, 'the budget still counts them')
+
+
+def check_known_source_add(db, out):
+    expect(one(db, "SELECT count(*) FROM known_source WHERE source = 'tel:+46701234567'"
+                   " AND last_joined >= ?", utc(1)) == 1, 'the number is not known now')
+    got = [row['source'] for row in out.dicts()]
+    want = ['tel:+46701234567', 'net:2001:db8:1:2::/64', 'tel:+46701111111', 'tel:+46705555555']
+    expect(got == want, 'showed %r, want %r' % (got, want))
+
+
+def check_raise_budget(db, out):
+    expect(one(db, "SELECT value FROM setting WHERE name = 'guess_budget'") == 100, 'budget not 100')
+    expect([(row['budget'], row['spent']) for row in out.dicts()] == [(100, 14)],
+           'showed %r' % out.dicts())
 
 
 def check_dial_in_add(db, out):
@@ -379,14 +530,18 @@ def check_dial_in_remove(db, out):
 def check_prune_calls(db, out):
     gone = db.execute("SELECT callid FROM call WHERE callid IN ('c-old-1', 'c-old-2')").fetchall()
     expect(gone == [], 'old calls remain: %r' % gone)
-    expect(one(db, 'SELECT count(*) FROM call') == 8, 'newer calls were deleted')
-    expect(one(db, 'SELECT count(*) FROM participant_now') == 2, 'live calls were deleted')
+    expect(one(db, 'SELECT count(*) FROM call') == 10, 'newer calls were deleted')
+    expect(one(db, 'SELECT count(*) FROM participant_now') == 3, 'live calls were deleted')
 
 
-def check_prune_tickets_guesses(db, out):
-    expect(db.execute('SELECT identity FROM ticket').fetchall() == [('Alice',)], 'tickets wrong')
-    got = db.execute('SELECT DISTINCT address FROM pin_guess').fetchall()
-    expect(got == [('198.51.100.4',)], 'guesses left %r' % got)
+def check_prune_identities_guesses(db, out):
+    got = db.execute('SELECT display_name FROM identity ORDER BY 1').fetchall()
+    expect(got == [('Alice',), ('Anna Svensson',), ('Dana',)], 'identities left %r' % got)
+    got = db.execute('SELECT DISTINCT source FROM pin_guess ORDER BY 1').fetchall()
+    expect(got == [('tel:+46709999999',), ('withheld',)], 'guesses left %r' % got)
+    got = db.execute('SELECT source FROM known_source ORDER BY 1').fetchall()
+    expect(got == [('net:2001:db8:1:2::/64',), ('tel:+46701111111',), ('tel:+46701234567',)],
+           'known sources left %r' % got)
 
 
 def check_pin_length(db, out):
@@ -399,8 +554,16 @@ def check_pin_length(db, out):
         else:
             expect(pin is not None and PIN4.match(pin), '%s, over, has PIN %r' % (name, pin))
     expect(conference(db, 'Autumn kickoff')['pin'] == '1357', 'a past conference got a new PIN')
-    shown = sorted(row['name'] for row in out.dicts())
-    expect(shown == ['Help desk', 'Project Kestrel', 'Weekly sync'], 'the SELECT showed %r' % shown)
+    for name in ('Anna Svensson', 'Bo Ek'):
+        pin = attendee(db, name)['pin']
+        expect(pin is not None and PIN6.match(pin), '%s has PIN %r, want 6 digits' % (name, pin))
+    expect(one(db, 'SELECT count(*) FROM attendee WHERE conference_id = ?',
+               conference(db, 'Autumn kickoff')['id']) == 1, "the past conference's attendee went")
+    expect(attendee(db, 'Old Timer')['pin'] == '2468', "a past conference's attendee got a new PIN")
+    shown = sorted(row['holder'].split(' (')[1].split(')')[0] for row in out.dicts())
+    expect(shown == ['Anna Svensson', 'Bo Ek', 'Help desk', 'Project Kestrel', 'Weekly sync'],
+           'the SELECT showed %r' % shown)
+    expect(all(PIN6.match(row['pin']) for row in out.dicts()), 'the SELECT showed %r' % out.rows)
     expect(not db.in_transaction, 'the transaction is left open')
 
 
@@ -416,22 +579,37 @@ RECIPES = [
     ('extend', 'moves the end date and keeps the PIN', check_extend, None),
     ('end-today', 'ends a conference today', check_end_today, None),
     ('forever', 'makes a conference valid for ever', check_forever, None),
-    ('delete', 'deletes a conference and keeps its calls', check_delete, seed),
+    ('attendee-pin', 'adds an attendee with a chosen personal PIN', check_attendee_pin, None),
+    ('attendee-add', 'adds attendees with free PINs and lists them', check_attendee_add, None),
+    ('attendee-new-pin', 'gives an attendee a new free PIN', check_attendee_new_pin, None),
+    ('attendee-remove', 'removes an attendee', check_attendee_remove, None),
+    ('cap', 'caps a conference at 10 callers', check_cap, None),
+    ('lock', 'locks a conference', check_lock, None),
+    ('unlock', 'unlocks it', check_unlock, None),
+    ('announce-count', 'makes a conference announce the count', check_announce_count, None),
+    ('delete', 'deletes a conference with its attendees and keeps its calls', check_delete, seed),
     ('list-active', 'lists the conferences active today with participants', check_list_active, None),
+    ('how-full', 'shows participants against caps and locks', check_how_full, None),
     ('participants-now', 'shows who is in a conference now', check_participants_now, None),
+    ('attendance', "shows attendees' attendance", check_attendance, None),
     ('call-log-day', "shows one day's calls, newest first", check_call_log_day, None),
     ('call-log-conference', "shows one conference's calls", check_call_log_conference, None),
     ('failed-pins-calls', 'shows the calls that gave wrong PINs', check_failed_pins_calls, None),
-    ('failed-pins-addresses', 'counts wrong browser guesses by address',
-     check_failed_pins_addresses, None),
-    ('locked-out', 'shows the locked-out address', check_locked_out, None),
-    ('lift-lockout', "lifts one address's lockout", check_lift_lockout, None),
+    ('identities', 'shows the unexpired identities issued to browsers', check_identities, None),
+    ('failed-pins-sources', 'counts wrong guesses by source', check_failed_pins_sources, None),
+    ('locked-out', 'shows the locked-out source and until when', check_locked_out, None),
+    ('guess-budget', 'shows the guess budget spent', check_guess_budget, None),
+    ('lift-lockout', "lifts one source's lockout", check_lift_lockout, None),
+    ('known-source-add', 'makes a number known and lists known sources', check_known_source_add, None),
+    ('raise-budget', 'raises the guess budget', check_raise_budget, None),
     ('dial-in-add', 'adds dial-in numbers', check_dial_in_add, None),
     ('dial-in-list', 'lists dial-in numbers by label', check_dial_in_list, None),
     ('dial-in-remove', 'removes a dial-in number', check_dial_in_remove, None),
     ('prune-calls', 'deletes old call records and no others', check_prune_calls, None),
-    ('prune-tickets-guesses', 'deletes old tickets and guesses', check_prune_tickets_guesses, None),
-    ('pin-length', 'makes PINs 6 digits and renumbers conferences not over', check_pin_length, None),
+    ('prune-identities-guesses', 'deletes expired identities, old guesses and old known sources',
+     check_prune_identities_guesses, None),
+    ('pin-length', 'makes PINs 6 digits and renumbers conferences not over and their attendees',
+     check_pin_length, None),
 ]
 
 

@@ -1,406 +1,457 @@
 #!/usr/bin/env python3
-# getticket.t: GET /cgi-bin/getticket.cgi?id=NAME&pin=PIN signs a Sinch user
-# ticket (sinch-api.md section 4) for an active conference's PIN, and counts
-# wrong PINs against the client's address, the callback's included.
+# getticket.t: POST /cgi-bin/getticket.cgi (name, pin[, userId]) issues a
+# server-made Sinch user id with a registration JWT (sinch-api.md section 4b)
+# and a legacy user ticket (section 4) for an active conference's PIN.
 import base64
 import datetime
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import re
-import subprocess
 import sys
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
-from pinconf import KEY, SECRET, action_name, says, ice_browser, new_callid  # noqa: E402
+from pinconf import KEY, SECRET, getticket, post_form, GETTICKET_PATH  # noqa: E402
 
-PATH = '/cgi-bin/getticket.cgi'
-ADDRESS = '127.0.0.1'
 RIGHT = '4321'
+NAME_RULE = 'Your name must be 1 to 64 printable characters.'
+USER_ID = re.compile(r'^u-[A-Za-z0-9_-]{22}$')
 
-# sinch-api.md section 4, computed with sinch-ticketgen: checks the test's own signer.
-TICKET_VECTOR = {
-    'user': 'alice@example.com',
-    'created': '2026-11-24T10:00:00.000Z',
-    'expires': 86400,
-    'ticket': 'eyJhcHBsaWNhdGlvbktleSI6IjViMGYzYTRlLTljMWQtNGUyZi04YTdiLTJjM2Q0ZTVmNmE3YiIsImlkZW50aXR5Ijp7'
-              'InR5cGUiOiJ1c2VybmFtZSIsImVuZHBvaW50IjoiYWxpY2VAZXhhbXBsZS5jb20ifSwiY3JlYXRlZCI6IjIwMjYtMTEt'
-              'MjRUMTA6MDA6MDAuMDAwWiIsImV4cGlyZXNJbiI6ODY0MDB9:ts2iPNpzAQm3f74Tcs6BpgeUWyWzGiUcNKBEV+3w0bk=',
+# sinch-api.md section 4b: Sinch's own example.
+JWT_VECTOR = {
+    'key': 'a32e5a8d-f7d8-411c-9645-9038e8dd051d', 'secret': 'ax8hTTQJF0OPXL32r1LHMA==',
+    'user': 'foo', 'nonce': '6b438bda-2d5c-4e8c-92b0-39f20a94b34e', 'iat': 1514862245,
+    'derived': 'AZj5EsS8S7wb06xr5jERqPHsraQt3w/+Ih5EfrhisBQ=',
+    'jwt': 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImhrZGZ2MS0yMDE4MDEwMiJ9.eyJleHAiOjE1MTQ4NjI4NDUsImlhdCI6MTUxNDg2MjI0NSwia'
+           'XNzIjoiLy9ydGMuc2luY2guY29tL2FwcGxpY2F0aW9ucy9hMzJlNWE4ZC1mN2Q4LTQxMWMtOTY0NS05MDM4ZThkZDA1MWQiLCJub25jZSI'
+           '6IjZiNDM4YmRhLTJkNWMtNGU4Yy05MmIwLTM5ZjIwYTk0YjM0ZSIsInN1YiI6Ii8vcnRjLnNpbmNoLmNvbS9hcHBsaWNhdGlvbnMvYTMy'
+           'ZTVhOGQtZjdkOC00MTFjLTk2NDUtOTAzOGU4ZGQwNTFkL3VzZXJzL2ZvbyJ9.10N-QAvRK0-dacox5X5YusK7C0AWb-kZLiNNTKLQw8I',
 }
 
 
-# ---------------------------------------------------------------- Sinch's ticket, written from the documentation
+# ---------------------------------------------------------------- Sinch's algorithms, from the documentation
 
-def ticket_json(user, created, expires, key=KEY):
-    """UserTicketJson: compact, members in the documented order, UTF-8 as is."""
-    return json.dumps({'applicationKey': key,
-                       'identity': {'type': 'username', 'endpoint': user},
-                       'created': created, 'expiresIn': expires},
-                      separators=(',', ':'), ensure_ascii=False).encode('utf-8')
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b'=').decode('ascii')
 
 
-def ticket_mac(raw, secret=SECRET):
-    return hmac.new(base64.b64decode(secret, validate=True), raw, hashlib.sha256).digest()
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
 
 
-def make_ticket(raw, secret=SECRET):
-    return base64.b64encode(raw).decode('ascii') + ':' + base64.b64encode(ticket_mac(raw, secret)).decode('ascii')
+def jwt_key(secret, day):
+    """HMAC-SHA256(Base64-Decode(secret), 'YYYYMMDD')."""
+    return hmac.new(base64.b64decode(secret, validate=True), day.encode('ascii'), hashlib.sha256).digest()
 
 
-def split_ticket(ticket):
-    """(json bytes, mac bytes) of a ticket, or (None, None) if it is not BASE64:BASE64."""
+def jwt_make(key, secret, user, iat, lifetime, nonce):
+    day = datetime.datetime.fromtimestamp(iat, datetime.timezone.utc).strftime('%Y%m%d')
+    header = {'alg': 'HS256', 'kid': 'hkdfv1-' + day}
+    base = '//rtc.sinch.com/applications/' + key
+    payload = {'iss': base, 'sub': base + '/users/' + user, 'iat': iat, 'exp': iat + lifetime, 'nonce': nonce}
+    signing = b64url(json.dumps(header, sort_keys=True, separators=(',', ':')).encode()) + '.' + \
+        b64url(json.dumps(payload, sort_keys=True, separators=(',', ':')).encode())
+    return signing + '.' + b64url(hmac.new(jwt_key(secret, day), signing.encode(), hashlib.sha256).digest())
+
+
+def jwt_verify(token, key=KEY, secret=SECRET):
+    """(header, payload) if token is a registration JWT Sinch would accept, else (None, why)."""
+    try:
+        head, body, mac = token.split('.')
+        header = json.loads(b64url_decode(head))
+        payload = json.loads(b64url_decode(body))
+        given = b64url_decode(mac)
+    except (AttributeError, ValueError):
+        return None, 'not three base64url JSON parts'
+    if any('=' in part for part in (head, body, mac)):
+        return None, 'padded base64url'
+    if header.get('alg') != 'HS256' or not re.fullmatch(r'hkdfv1-\d{8}', str(header.get('kid'))):
+        return None, 'header %r' % header
+    day = header['kid'][7:]
+    if not isinstance(payload.get('iat'), int) or datetime.datetime.fromtimestamp(
+            payload['iat'], datetime.timezone.utc).strftime('%Y%m%d') != day:
+        return None, 'kid date is not the UTC date of iat'
+    want = hmac.new(jwt_key(secret, day), (head + '.' + body).encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(want, given):
+        return None, 'bad signature'
+    return header, payload
+
+
+def ticket_parts(ticket):
+    """(decoded JSON, MAC ok) of a legacy user ticket (section 4)."""
     try:
         left, right = ticket.split(':')
-        return base64.b64decode(left, validate=True), base64.b64decode(right, validate=True)
+        raw = base64.b64decode(left, validate=True)
+        mac = base64.b64decode(right, validate=True)
+        want = hmac.new(base64.b64decode(SECRET), raw, hashlib.sha256).digest()
+        return json.loads(raw), hmac.compare_digest(mac, want)
     except (AttributeError, ValueError):
-        return None, None
+        return None, False
 
 
-def leaked(text):
-    """The secret, a run of 8 or more of its characters, or its bytes in hex, if text has one."""
-    decoded = base64.b64decode(SECRET)
-    for needle in (decoded.hex(), decoded.hex().upper()):
-        if needle in text:
-            return needle
-    for length in range(len(SECRET), 7, -1):
-        for start in range(0, len(SECRET) - length + 1):
-            if SECRET[start:start + length] in text:
-                return SECRET[start:start + length]
-    return ''
+def utc(text):
+    return datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
 
 
-def from_cgi(r, lines):
-    """Whether getticket.cgi answered, rather than the web server on its own."""
-    return bool(lines) or re.match(r'application/json\b', r.headers.get('content-type', '')) is not None
-
-
-def run_cgi_directly(scratch, query, method='GET', config=None):
-    """Run the installed getticket.cgi as RFC 3875 says a server does: (status, headers, body, stderr lines)."""
-    environment = {
-        'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
-        'GATEWAY_INTERFACE': 'CGI/1.1', 'SERVER_PROTOCOL': 'HTTP/1.1', 'SERVER_NAME': '127.0.0.1',
-        'SERVER_PORT': '80', 'REQUEST_METHOD': method, 'QUERY_STRING': query,
-        'SCRIPT_NAME': PATH, 'REQUEST_URI': PATH + '?' + query, 'REMOTE_ADDR': ADDRESS,
-        'PINCONF_CONFIG': config or scratch.config,
-    }
-    done = subprocess.run([os.path.join(os.environ['PINCONF_CGIBINDIR'], 'getticket.cgi')],
-                          env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=30)
-    head, _, body = done.stdout.partition(b'\r\n\r\n')
-    headers = {}
-    for line in head.decode('latin-1').split('\r\n'):
-        name, _, value = line.partition(':')
-        headers[name.strip().lower()] = value.strip()
-    match = re.match(r'(\d{3})\b', headers.get('status', ''))
-    return (int(match.group(1)) if match else None, headers, body,
-            done.stderr.decode('utf-8', errors='replace').splitlines())
+def spoken(day, today):
+    words = '%d %s' % (day.day, day.strftime('%B'))
+    return words if day.year == today.year else '%s %d' % (words, day.year)
 
 
 def main(t):
-    scratch = pinconf.Scratch('getticket')
-    scratch.add_conference('Weekly sync', RIGHT)
-    scratch.add_conference('Old', '5555', starts_on='2019-01-01', ends_on='2020-01-01')
     today = datetime.datetime.now(datetime.timezone.utc).date()
-    future = (today + datetime.timedelta(days=30)).isoformat()
-    scratch.add_conference('Next month', '6666', starts_on=future, ends_on=future)
-    yesterday = (today - datetime.timedelta(days=1)).isoformat()
-    scratch.add_conference('Ends today', '7777', starts_on='2019-01-01', ends_on=today.isoformat())
-    scratch.add_conference('Ended yesterday', '8888', starts_on='2019-01-01', ends_on=yesterday)
-    server = pinconf.start_server(scratch)
+    soon = today + datetime.timedelta(days=30)
+    next_year = datetime.date(today.year + 1, 12, 7)
+    scratch = pinconf.Scratch('getticket')
+    weekly = scratch.add_conference('Weekly sync', RIGHT)
+    other = scratch.add_conference('Other', '1357')
+    scratch.add_conference('Ended', '5555', starts_on='2019-01-01', ends_on='2020-01-01')
+    scratch.add_conference('Soon', '6666', starts_on=soon.isoformat())
+    scratch.add_conference('Next year', '6667', starts_on=next_year.isoformat())
+    locked = scratch.add_conference('Locked', '7001')
+    scratch.execute('UPDATE conference SET locked = 1 WHERE id = ?', (locked['id'],))
+    full = scratch.add_conference('Full', '7002')
+    scratch.execute('UPDATE conference SET max_participants = 2 WHERE id = ?', (full['id'],))
+    for n in range(2):
+        scratch.execute("INSERT INTO call(callid, origin, caller, conference_id, joined) VALUES (?, 'pstn', ?, ?,"
+                        " strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))", ('full%d' % n, '+4670000000%d' % n, full['id']))
+    anna = scratch.execute("INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna Svensson', '2468')",
+                           (weekly['id'],))
+    access_log = scratch.path('access.log')
+    extra = {'lighttpd': 'server.modules += ( "mod_accesslog" )\naccesslog.filename = %s\n' % json.dumps(access_log)}
+    server = pinconf.start_server(scratch, extra_conf=extra)
+    if server.kind == 'apache':
+        access_log = server.access_log
     first_mark = server.log_mark()
-    answers = []	# (what, response, log lines) of every getticket request
-    callback_answers = []
+    answers = []
 
-    def request(query, what, method='GET', body=None):
-        """One unsigned request to getticket.cgi; query is sent exactly as given."""
-        headers = [('Host', '127.0.0.1:%d' % server.port)]
-        if method in ('POST', 'PUT'):
-            body = body or b''
-            headers += [('Content-Type', 'application/x-www-form-urlencoded'), ('Content-Length', str(len(body)))]
+    def ask(name, pin, what, user_id=None, headers=None):
         mark = server.log_mark()
-        r = server.request(method, PATH + ('' if query is None else '?' + query), body, headers)
+        r = getticket(server, name, pin, user_id, headers=headers)
         lines = server.log_since(mark)
         answers.append((what, r, lines))
         return r, lines
 
-    def run_cgi(query):
-        return run_cgi_directly(scratch, query)
-
-    def get(name, pin, what):
-        query = []
-        if name is not None:
-            query.append('id=' + urllib.parse.quote(name, safe=''))
-        if pin is not None:
-            query.append('pin=' + urllib.parse.quote(pin, safe=''))
-        return request('&'.join(query), what)
-
-    def callback(event):
-        r = server.post(event)
-        callback_answers.append(r)
-        return r
-
     def guesses():
-        return scratch.query('SELECT count(*) AS n FROM pin_guess WHERE address = ?', (ADDRESS,))[0]['n']
+        return scratch.query("SELECT count(*) AS n FROM pin_guess")[0]['n']
 
-    t.is_(make_ticket(ticket_json(TICKET_VECTOR['user'], TICKET_VECTOR['created'], TICKET_VECTOR['expires'])),
-          TICKET_VECTOR['ticket'], "the test's own ticket signer reproduces the sinch-ticketgen vector")
+    def refused(r, lines, status, what, error=None, guess=False, before=None):
+        t.is_(r.status, status, '%s is answered %d' % (what, status))
+        t.like(r.headers.get('content-type', ''), r'^application/json\b', '%s: the answer is JSON' % what)
+        got = r.json.get('error') if isinstance(r.json, dict) else None
+        if error is not None:
+            t.is_(got, error, '%s: the error says %r' % (what, error))
+        else:
+            t.ok(isinstance(got, str) and got, '%s: the body is {"error": "..."}' % what, diag=r.body[:200])
+        t.is_(len(lines), 1, '%s: exactly one log line' % what)
+        if before is not None:
+            want = dict(before, pin_guess=before['pin_guess'] + 1) if guess else before
+            t.is_(scratch.counts(), want, '%s: %s' % (what, 'one pin_guess row and nothing else is written'
+                                                     if guess else 'nothing is written'))
 
-    # ------------------------------------------------------------ a ticket
-    started = datetime.datetime.now(datetime.timezone.utc)
-    r, lines = get('Ann', RIGHT, 'the right PIN')
+    # ------------------------------------------------------------ the verifier itself
+    v = JWT_VECTOR
+    t.is_(base64.b64encode(jwt_key(v['secret'], '20180102')).decode(), v['derived'],
+          "the test's JWT key derivation reproduces Sinch's documented derived key")
+    t.is_(jwt_make(v['key'], v['secret'], v['user'], v['iat'], 600, v['nonce']), v['jwt'],
+          "the test's JWT signer reproduces Sinch's documented JWT byte for byte")
+    t.ok(jwt_verify(v['jwt'], v['key'], v['secret'])[0] is not None, "the test's verifier accepts Sinch's JWT")
+    t.is_(jwt_verify(v['jwt'][:-2] + ('AA' if v['jwt'][-2:] != 'AA' else 'BB'), v['key'], v['secret'])[0], None,
+          "the test's verifier refuses Sinch's JWT with its signature changed")
+    t.is_(jwt_verify(v['jwt'], v['key'], 'bm90IHRoZSBzZWNyZXQ=')[0], None,
+          "the test's verifier refuses Sinch's JWT under another secret")
+
+    # ------------------------------------------------------------ a first join
+    started = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    r, lines = ask('Ann', RIGHT, 'the right PIN')
     t.is_(r.status, 200, "an active conference's PIN gets 200")
-    t.like(r.headers.get('content-type', ''), r'^application/json\s*(;|$)', 'the ticket is sent as application/json')
-    t.is_(r.headers.get('cache-control'), 'no-store', 'the ticket is sent with Cache-Control: no-store')
+    t.like(r.headers.get('content-type', ''), r'^application/json\b', 'the credentials are application/json')
+    t.is_(r.headers.get('cache-control'), 'no-store', 'the credentials carry Cache-Control: no-store')
+    t.is_(r.headers.get('x-content-type-options'), 'nosniff', 'the credentials carry X-Content-Type-Options: nosniff')
     body = r.json if isinstance(r.json, dict) else {}
-    t.is_(sorted(body), ['userTicket'], 'the body is {"userTicket": ...} and nothing else')
-    ticket = body.get('userTicket')
-    t.like(ticket, r'^[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]{43}=$', 'the ticket is base64(JSON):base64(32-byte MAC)')
-    raw, mac = split_ticket(ticket)
+    t.is_(sorted(body), sorted(['userId', 'jwt', 'userTicket', 'expiresIn', 'name', 'conference']),
+          'the body has userId, jwt, userTicket, expiresIn, name, conference and nothing else')
+    user_id = body.get('userId', '')
+    t.like(user_id, USER_ID.pattern, 'userId is "u-" and 22 base64url characters (128 random bits)')
+    t.is_((body.get('name'), body.get('conference')), ('Ann', 'Weekly sync'), 'name and conference are echoed')
+    t.is_(body.get('expiresIn'), 600, 'expiresIn is jwt_lifetime, 600 by default')
+    t.is_(len(lines), 0, 'issuing credentials writes no log line')
+    header, payload = jwt_verify(body.get('jwt'))
+    t.ok(header is not None, "the JWT verifies with Sinch's algorithm under the application secret", diag=payload)
+    payload = payload if isinstance(payload, dict) else {}
+    t.is_(sorted(payload), ['exp', 'iat', 'iss', 'nonce', 'sub'], 'the JWT claims are iss, sub, iat, exp, nonce')
+    t.is_(header and sorted(header), ['alg', 'kid'], 'the JWT header is alg and kid only')
+    t.is_(payload.get('iss'), '//rtc.sinch.com/applications/' + KEY, 'iss names the application')
+    t.is_(payload.get('sub'), '//rtc.sinch.com/applications/%s/users/%s' % (KEY, user_id),
+          'sub ends with /users/<userId>')
+    t.between(payload.get('iat', 0) - started, -2, 5, 'iat is the time of the request')
+    t.is_(payload.get('exp', 0) - payload.get('iat', 0), 600, 'exp is iat + 600 = expiresIn')
+    ticket, mac_ok = ticket_parts(body.get('userTicket'))
+    t.ok(mac_ok, "the legacy userTicket's MAC verifies under the secret")
+    t.is_((ticket or {}).get('identity'), {'type': 'username', 'endpoint': user_id},
+          "the legacy userTicket's identity endpoint is the userId")
+    rows = scratch.query('SELECT * FROM identity WHERE user_id = ?', (user_id,))
+    t.is_(len(rows), 1, 'an identity row is stored for the userId')
+    row = rows[0] if rows else {}
+    t.is_((row.get('display_name'), row.get('conference_id'), row.get('pin'), row.get('source'), row.get('attendee_id')),
+          ('Ann', weekly['id'], RIGHT, 'ip:127.0.0.1', None),
+          'the identity row holds the display name, conference, PIN, source ip:127.0.0.1, no attendee')
     try:
-        decoded = json.loads(raw.decode('utf-8'), object_pairs_hook=lambda pairs: pairs)
-    except (AttributeError, ValueError):
-        decoded = None
-    t.is_([name for name, value in decoded or []], ['applicationKey', 'identity', 'created', 'expiresIn'],
-          "the ticket's JSON has applicationKey, identity, created, expiresIn in that order")
-    fields = dict(decoded or [])
-    created = fields.get('created')
-    t.like(created, r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$', 'created is ISO 8601 UTC with milliseconds and Z')
-    try:
-        when = datetime.datetime.strptime(created, '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc)
-        skew = (when - started).total_seconds()
-    except (TypeError, ValueError):
-        skew = None
-    t.between(skew, -2, 5, 'created is the time of the request (within a few seconds)')
-    t.is_(raw, ticket_json('Ann', created, 3600),
-          'the JSON is exactly {"applicationKey":KEY,"identity":{"type":"username","endpoint":"Ann"},'
-          '"created":...,"expiresIn":3600}, compact')
-    t.ok(mac is not None and hmac.compare_digest(mac, ticket_mac(raw or b'')),
-         'the MAC is HMAC-SHA256 of the exact JSON bytes under the base64-decoded secret')
-    t.is_(len(lines), 0, 'a ticket is issued without a log line')
-    t.is_(scratch.query('SELECT identity, address FROM ticket'), [{'identity': 'Ann', 'address': ADDRESS}],
-          'the ticket is recorded in table ticket with identity Ann and address 127.0.0.1')
-    t.is_(guesses(), 0, 'the right PIN adds no pin_guess row')
+        lifetime = (utc(row['expires']) - utc(row['issued'])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        lifetime = None
+    t.is_(lifetime, 14400.0, 'the identity expires identity_lifetime (14400 s) after it was issued')
+    t.is_(guesses(), 0, 'the right PIN records no guess')
+    t.is_(scratch.query('SELECT source FROM known_source'), [{'source': 'ip:127.0.0.1'}],
+          'a right PIN makes the source known (known_source)')
 
-    # ticket_expires in the config sets expiresIn.
-    scratch.write_config(ticket_expires=86400)
-    r, lines = get('Bob', RIGHT, 'the right PIN with ticket_expires 86400')
-    raw, mac = split_ticket((r.json or {}).get('userTicket'))
-    fields = json.loads(raw) if raw else {}
-    t.is_((r.status, fields.get('expiresIn')), (200, 86400), 'ticket_expires = 86400 in the config makes expiresIn 86400')
-    t.ok(raw is not None and raw == ticket_json('Bob', fields.get('created'), 86400) and
-         hmac.compare_digest(mac, ticket_mac(raw)), 'that ticket is exact and its MAC verifies')
+    r2, _ = ask('Ann', RIGHT, 'the same name again')
+    second = r2.json if isinstance(r2.json, dict) else {}
+    t.ok(r2.status == 200 and second.get('userId') not in (None, user_id),
+         'two requests with the same name get different user ids', diag=(user_id, second.get('userId')))
+    t.ok(jwt_verify(second.get('jwt'))[0] is not None and
+         jwt_verify(second.get('jwt'))[1].get('nonce') != payload.get('nonce'),
+         'each JWT has a fresh nonce')
+
+    for name, want, what in ((' \t Zoë  ', 'Zoë', 'a name with spaces around it is trimmed'),
+                             ('Ж' * 33, 'Ж' * 33, 'a name of 33 Cyrillic letters (66 bytes) is accepted'),
+                             ('a' * 64, 'a' * 64, 'a name of exactly 64 characters is accepted'),
+                             ('\U0001F600' * 64, '\U0001F600' * 64,
+                              'a name of 64 four-byte characters (256 bytes) is accepted'),
+                             ('Ann "A." O\'Neil \\ </script>', 'Ann "A." O\'Neil \\ </script>',
+                              'a name with quotes, a backslash and </script> round-trips as JSON')):
+        r, lines = ask(name, RIGHT, what)
+        got = r.json.get('name') if isinstance(r.json, dict) else None
+        t.ok(r.status == 200 and got == want, what, diag=(r.status, got, r.body[:200]))
+        stored = scratch.query('SELECT display_name FROM identity WHERE user_id = ?',
+                               ((r.json or {}).get('userId'),))
+        t.is_(stored, [{'display_name': want}], '%s: the identity stores it as the display name' % what)
+
+    scratch.write_config(jwt_lifetime=120, identity_lifetime=3600)
+    r, lines = ask('Bob', RIGHT, 'with jwt_lifetime 120')
+    header, claims = jwt_verify((r.json or {}).get('jwt'))
+    t.ok(r.status == 200 and r.json.get('expiresIn') == 120 and header and claims['exp'] - claims['iat'] == 120,
+         'jwt_lifetime = 120 in the config gives exp = iat + 120 = expiresIn', diag=(r.body[:200], claims))
+    row = scratch.query('SELECT issued, expires FROM identity WHERE user_id = ?', ((r.json or {}).get('userId'),))
+    t.ok(row and (utc(row[0]['expires']) - utc(row[0]['issued'])).total_seconds() == 3600,
+         'identity_lifetime = 3600 in the config makes the identity expire an hour after issue', diag=row)
     scratch.write_config()
 
-    # Names: UTF-8 round-trips, 64 bytes is the longest, JSON escapes as JSON.stringify does.
-    for name, what in (('Zoë', 'the UTF-8 name Zoë'), ('東京', 'the UTF-8 name 東京'),
-                       ('Ann "A." O\'Neil \\ a/b', 'a name with a quote, a backslash and a slash'),
-                       ('a' * 64, 'a name of exactly 64 bytes'),
-                       ('東' * 21 + 'x', 'a name of 64 bytes of which 63 are three-byte characters')):
-        r, lines = get(name, RIGHT, what)
-        raw, mac = split_ticket((r.json or {}).get('userTicket'))
-        fields = json.loads(raw) if raw else {}
-        t.ok(r.status == 200 and raw == ticket_json(name, fields.get('created'), 3600) and
-             hmac.compare_digest(mac, ticket_mac(raw)),
-             '%s gets a ticket whose JSON carries it as UTF-8, exactly, with a valid MAC' % what,
-             diag='  status %r, json %r' % (r.status, raw))
-        t.is_(scratch.query('SELECT identity FROM ticket ORDER BY rowid DESC LIMIT 1'), [{'identity': name}],
-              '%s is recorded in table ticket as sent' % what)
+    # A personal PIN names its holder, whatever was typed.
+    r, lines = ask('Mallory', '2468', "an attendee's personal PIN")
+    t.ok(r.status == 200 and r.json.get('name') == 'Anna Svensson' and r.json.get('conference') == 'Weekly sync',
+         "a personal PIN answers with the attendee's name, not the typed one", diag=r.body[:200])
+    t.is_(scratch.query('SELECT display_name, attendee_id, conference_id FROM identity WHERE user_id = ?',
+                        ((r.json or {}).get('userId'),)),
+          [{'display_name': 'Anna Svensson', 'attendee_id': anna, 'conference_id': weekly['id']}],
+          "the identity for a personal PIN carries the attendee's name and id")
 
-    # ------------------------------------------------------------ 400: bad requests, before anything else
-    # A web server may refuse some of these itself (lighttpd 1.4 refuses control
-    # characters and overlong UTF-8 in the URL) before getticket.cgi runs: then
-    # only the status and the untouched database are checked here, and the CGI's
-    # own check is run directly below.
-    bad_ids = []
-    for query, what in (('pin=4321', 'id missing'),
-                        ('id=&pin=4321', 'id empty'),
-                        ('id=Ann%0AEve&pin=4321', 'id with %0A (newline)'),
-                        ('id=Ann%00&pin=4321', 'id with %00 (NUL)'),
-                        ('id=Ann%7F&pin=4321', 'id with %7F (DEL)'),
-                        ('id=Ann%C0%AF&pin=4321', 'id with %C0%AF (overlong UTF-8)'),
-                        ('id=Ann%ED%A0%80&pin=4321', 'id with %ED%A0%80 (a UTF-16 surrogate)'),
-                        ('id=' + 'a' * 65 + '&pin=4321', 'id of 65 bytes'),
-                        ('id=Ann', 'pin missing'),
-                        ('id=Ann&pin=', 'pin empty'),
-                        ('', 'an empty query string')):
-        what = 'a request with ' + what
+    # ------------------------------------------------------------ method, origin, type, size
+    for method in ('GET', 'PUT', 'DELETE'):
         before = scratch.counts()
         mark = server.log_mark()
-        r, lines = request(query, what)
-        if from_cgi(r, lines):
-            pinconf.check_refusal(t, server, scratch, r, mark, before, what, 400)
-        else:
-            t.is_(r.status, 400, '%s is refused with 400' % what)
-            t.is_(scratch.counts(), before, '%s: nothing is written to the database' % what)
-            t.skip('%s: the refusal is JSON with one log line' % what,
-                   'the web server refused it itself, before getticket.cgi ran')
-        if '%' in query:
-            bad_ids.append((query, what))
-    status, headers, body, stderr = run_cgi_directly(scratch, 'id=Ann&pin=4321', config=scratch.path('none.conf'))
-    t.ok(status == 500 and len(stderr) == 1 and 'none.conf' in stderr[0],
-         'getticket.cgi run directly with a good id gets past the id check (to a 500 for its missing config)',
-         diag='  status %r, body %r, stderr %r' % (status, body[:200], stderr))
-    for query, what in bad_ids:
-        before = scratch.counts()
-        status, headers, body, stderr = run_cgi(query)
-        try:
-            error = json.loads(body).get('error')
-        except (ValueError, AttributeError):
-            error = None
-        t.ok(status == 400 and re.match(r'application/json\b', headers.get('content-type', '')) and
-             isinstance(error, str) and error and len(stderr) == 1 and scratch.counts() == before,
-             'getticket.cgi run directly, %s: 400, a JSON error, one log line, nothing written' % what,
-             diag='  status %r, headers %r, body %r, stderr %r' % (status, headers, body[:200], stderr))
+        # lighttpd refuses a GET with a body itself: only PUT carries one.
+        r = post_form(server, GETTICKET_PATH, {'name': 'Ann', 'pin': RIGHT} if method == 'PUT' else b'',
+                      method=method)
+        lines = server.log_since(mark)
+        answers.append((method, r, lines))
+        refused(r, lines, 405, method, before=before)
+        t.is_(r.headers.get('allow'), 'POST', '%s: the 405 says Allow: POST' % method)
+    r = server.request('GET', GETTICKET_PATH + '?name=Ann&pin=' + RIGHT, None, [('Host', server.authority())])
+    t.is_(r.status, 405, 'the old GET ?name=&pin= is refused with 405')
 
-    # ------------------------------------------------------------ 404: no active conference has this PIN
-    r, lines = get('Ann', '7777', 'the PIN of a conference that ends today')
-    t.is_(r.status, 200, 'the PIN of a conference whose ends_on is today gets 200 (both dates are inclusive)')
-    for pin, what in (('9999', 'an unknown PIN'),
-                      ('5555', "an expired conference's PIN"),
-                      ('8888', 'the PIN of a conference that ended yesterday'),
-                      ('6666', 'the PIN of a conference that starts next month'),
-                      ('43210', 'a PIN one digit too long'),
-                      ('12ab', "the malformed PIN '12ab'")):
+    host = server.authority()
+    for headers, what in (({'Sec-Fetch-Site': 'cross-site'}, 'Sec-Fetch-Site: cross-site'),
+                          ({'Sec-Fetch-Site': 'same-site'}, 'Sec-Fetch-Site: same-site'),
+                          ({'Origin': 'https://evil.example'}, 'an Origin of another site'),
+                          ({'Origin': 'http://127.0.0.1:1'}, 'an Origin of this host on another port'),
+                          ({'Origin': 'null'}, 'Origin: null'),
+                          ({'Origin': 'http://' + host, 'Sec-Fetch-Site': 'cross-site'},
+                           'our Origin but Sec-Fetch-Site: cross-site')):
         before = scratch.counts()
-        r, lines = get('Ann', pin, what)
-        t.is_(r.status, 404, '%s gets 404' % what)
-        t.ok(isinstance(r.json, dict) and isinstance(r.json.get('error'), str) and r.json['error'],
-             '%s: the body is {"error": "..."}' % what, diag='  body: %r' % r.body[:300])
-        t.like(r.headers.get('content-type', ''), r'^application/json\b', '%s: application/json' % what)
-        after = scratch.counts()
-        t.is_(after, dict(before, pin_guess=before['pin_guess'] + 1),
-              '%s adds one pin_guess row and writes nothing else' % what)
-        t.is_(scratch.query('SELECT address FROM pin_guess ORDER BY rowid DESC LIMIT 1'), [{'address': ADDRESS}],
-              '%s: the guess is recorded against 127.0.0.1' % what)
-        t.ok(len(lines) == 1 and '404' in lines[0], '%s: one log line, saying 404' % what, diag='  log: %r' % lines)
+        r, lines = ask('Ann', RIGHT, what, headers=headers)
+        refused(r, lines, 403, 'a POST with ' + what, before=before)
+    for headers, what in (({'Sec-Fetch-Site': 'same-origin'}, 'Sec-Fetch-Site: same-origin'),
+                          ({'Sec-Fetch-Site': 'none'}, 'Sec-Fetch-Site: none'),
+                          ({'Origin': 'http://' + host}, 'our own Origin'),
+                          ({'Origin': 'http://' + host, 'Sec-Fetch-Site': 'same-origin'},
+                           'our Origin and same-origin')):
+        r, lines = ask('Ann', RIGHT, what, headers=headers)
+        t.is_(r.status, 200, 'a POST with %s is served' % what)
 
-    # ------------------------------------------------------------ 405: only GET
-    for method in ('POST', 'PUT', 'DELETE'):
+    for content_type, what in (('text/plain', 'text/plain'), ('multipart/form-data; boundary=x', 'multipart'),
+                               ('application/json', 'application/json'), (None, 'no Content-Type'),
+                               ('application/x-www-form-urlencodedx', 'a type that only starts like a form')):
         before = scratch.counts()
         mark = server.log_mark()
-        r, lines = request('id=Ann&pin=4321', method, method=method)
-        pinconf.check_refusal(t, server, scratch, r, mark, before, method, 405)
-        t.is_(r.headers.get('allow'), 'GET', '%s: the 405 says Allow: GET' % method)
-    # A refused body is drained by the CGI: Apache's mod_cgid would otherwise
-    # reset the connection and lose the answer.
-    try:
-        r, lines = request('id=Ann&pin=4321', 'POST with a body', method='POST', body=b'id=Ann&pin=4321' * 64)
-        t.is_(r.status, 405, 'a POST with a body getticket.cgi does not read gets a complete 405')
-    except (OSError, http.client.HTTPException) as e:
-        t.ok(False, 'a POST with a body getticket.cgi does not read gets a complete 405',
-             diag='  %s: %s' % (type(e).__name__, e))
-
-    # ------------------------------------------------------------ 429: the guess limit
-    scratch.execute('DELETE FROM pin_guess')
-    scratch.execute("UPDATE setting SET value = 3 WHERE name = 'guess_limit'")
-    for n in range(1, 4):
-        r, lines = get('Eve', '000%d' % n, 'wrong PIN %d of 3' % n)
-        t.is_(r.status, 404, 'with guess_limit 3, wrong PIN %d gets 404' % n)
-    t.is_(guesses(), 3, 'the three wrong PINs are three pin_guess rows for 127.0.0.1')
+        r = post_form(server, GETTICKET_PATH, {'name': 'Ann', 'pin': RIGHT}, content_type=content_type)
+        lines = server.log_since(mark)
+        answers.append((what, r, lines))
+        refused(r, lines, 415, 'a body of ' + what, before=before)
+    r = post_form(server, GETTICKET_PATH, {'name': 'Ann', 'pin': RIGHT},
+                  content_type='application/x-www-form-urlencoded; charset=UTF-8')
+    t.is_(r.status, 200, 'a form with ; charset=UTF-8 is served')
     before = scratch.counts()
     mark = server.log_mark()
-    r, lines = get('Eve', RIGHT, 'the right PIN after guess_limit wrong ones')
-    pinconf.check_refusal(t, server, scratch, r, mark, before, 'the right PIN after 3 wrong PINs (guess_limit 3)', 429)
-    retry = r.headers.get('retry-after', '')
-    t.ok(re.fullmatch(r'[0-9]+', retry) is not None and 1 <= int(retry) <= 900,
-         'the 429 has Retry-After, an integer from 1 to guess_window (900)', diag='  Retry-After: %r' % retry)
-    t.ok(lines and ADDRESS in lines[0] and '429' in lines[0], 'the 429 log line names the address',
-         diag='  log: %r' % lines)
+    r = post_form(server, GETTICKET_PATH, b'name=Ann&pin=4321&pad=' + b'x' * 4096)
+    lines = server.log_since(mark)
+    answers.append(('body over 4096', r, lines))
+    refused(r, lines, 413, 'a body over 4096 bytes', before=before)
+    r = post_form(server, GETTICKET_PATH, b'name=Ann&pin=4321&pad=' + b'x' * (4096 - 22))
+    t.is_(r.status, 200, 'a body of exactly 4096 bytes is served')
 
-    scratch.execute("UPDATE setting SET value = 60 WHERE name = 'guess_window'")
-    scratch.execute("UPDATE pin_guess SET at = strftime('%Y-%m-%dT%H:%M:%SZ','now','-50 seconds')")
-    r, lines = get('Eve', RIGHT, 'the right PIN, guesses 50 s old, guess_window 60')
-    retry = r.headers.get('retry-after', '')
-    t.is_(r.status, 429, 'with guess_window 60 and the guesses 50 s old the address is still locked out')
-    t.ok(re.fullmatch(r'[0-9]+', retry) is not None and 8 <= int(retry) <= 11,
-         'Retry-After is then about 10 s (8 to 11)', diag='  Retry-After: %r' % retry)
-    t.is_(scratch.query('SELECT address FROM locked_out'), [{'address': ADDRESS}], 'the view locked_out lists 127.0.0.1')
-    scratch.execute("DELETE FROM pin_guess WHERE address = '127.0.0.1'")
-    r, lines = get('Eve', RIGHT, 'the right PIN after the lockout is lifted')
-    t.is_(r.status, 200, "an admin's DELETE FROM pin_guess lifts the lockout: the right PIN gets 200 again")
+    # ------------------------------------------------------------ 400: fields
+    for name, what in ((None, 'no name'), ('', 'an empty name'), ('   \t ', 'a name of spaces only'),
+                       ('a' * 65, 'a name of 65 characters'), ('Ж' * 65, 'a name of 65 Cyrillic letters'),
+                       ('Ann\u0085', 'a name with a C1 control (U+0085)'),
+                       ('Ann\u009b', 'a name with a C1 control (U+009B)'),
+                       ('An\tn', 'a name with a tab inside'), ('Ann\x7f', 'a name with DEL'),
+                       ('Ann\nEve', 'a name with a newline inside'), ('Ann\x00', 'a name with NUL')):
+        before = scratch.counts()
+        r, lines = ask(name, RIGHT, what)
+        refused(r, lines, 400, what, error=NAME_RULE, before=before)
+    for raw, what in ((b'name=Ann%C0%AF&pin=4321', 'overlong UTF-8 in the name'),
+                      (b'name=Ann%FF&pin=4321', 'a byte that is never UTF-8 in the name'),
+                      (b'name=Ann%ED%A0%80&pin=4321', 'a UTF-16 surrogate in the name')):
+        before = scratch.counts()
+        mark = server.log_mark()
+        r = post_form(server, GETTICKET_PATH, raw)
+        lines = server.log_since(mark)
+        answers.append((what, r, lines))
+        refused(r, lines, 400, what, error=NAME_RULE, before=before)
+    for pin, what in ((None, 'no PIN'), ('', 'an empty PIN'), ('12ab', 'a PIN with letters'), ('123', 'a PIN of 3 digits'),
+                      ('123456789', 'a PIN of 9 digits'), ('43 21', 'a PIN with a space')):
+        before = scratch.counts()
+        r, lines = ask('Ann', pin, what)
+        refused(r, lines, 400, what, error='The PIN must be 4 to 8 digits.', before=before)
+    for bad, what in (('u-has space', 'a userId with a space'), ('u-' + 'a' * 300, 'a userId of 302 characters'),
+                      ('u-ä', 'a userId with a non-ASCII letter'), ('', 'an empty userId')):
+        before = scratch.counts()
+        r, lines = ask('Ann', RIGHT, what, user_id=bad)
+        refused(r, lines, 400, what, before=before)
 
-    # ------------------------------------------------------------ no way around it through the callback
-    r, lines = get('Ann', RIGHT, "Ann's ticket before her browser guesses")
-    t.is_(r.status, 200, "Ann gets a ticket with the right PIN from 127.0.0.1")
-    for n in range(1, 4):
-        count = guesses()
-        r = callback(ice_browser(new_callid(), '000%d' % n, user='Ann'))
-        t.ok(r.status == 200 and says(r.json) == [pinconf.INVALID] and action_name(r.json) == 'hangup',
-             "Ann's browser ICE with wrong PIN %d is answered \"Invalid code\" and hangup" % n,
-             diag='  status %r, body %r' % (r.status, r.body[:300]))
-        t.is_(guesses(), count + 1, "Ann's browser ICE with wrong PIN %d adds a pin_guess row for 127.0.0.1" % n)
-    r, lines = get('Eve', RIGHT, 'the right PIN after 3 wrong PINs through the callback')
-    t.is_(r.status, 429, 'after guess_limit wrong PINs through the callback getticket answers 429 from that address')
-    r = callback(ice_browser(new_callid(), RIGHT, user='Ann'))
-    t.ok(action_name(r.json) == 'hangup' and b'connectConf' not in r.body,
-         "while locked out, Ann's browser ICE with the right PIN is refused: hangup, no connectConf",
-         diag='  body: %r' % r.body[:300])
-    scratch.execute("DELETE FROM pin_guess WHERE address = '127.0.0.1'")
+    # ------------------------------------------------------------ 404 and 409: the PIN lets nobody in
+    for pin, error, what in (('9999', None, 'an unknown PIN'),
+                             ('5555', 'This conference has ended.', "an ended conference's PIN"),
+                             ('6666', 'This conference starts on %s.' % spoken(soon, today),
+                              'the PIN of a conference that starts in 30 days'),
+                             ('6667', 'This conference starts on %s.' % spoken(next_year, today),
+                              'the PIN of a conference that starts next year (the year is said)'),
+                             ('12345', None, 'a PIN one digit too long')):
+        before = scratch.counts()
+        r, lines = ask('Ann', pin, what)
+        refused(r, lines, 404, what, error=error, guess=True, before=before)
+        t.is_(scratch.query('SELECT source FROM pin_guess ORDER BY rowid DESC LIMIT 1'),
+              [{'source': 'ip:127.0.0.1'}], '%s: the guess counts against ip:127.0.0.1' % what)
+    for pin, error, what in (('7001', 'Sorry, this conference is locked.', 'a locked conference'),
+                             ('7002', 'Sorry, this conference is full.', 'a full conference (2 of 2 in)')):
+        before = scratch.counts()
+        r, lines = ask('Ann', pin, 'the PIN of ' + what)
+        refused(r, lines, 409, 'the PIN of ' + what, error=error, before=before)
+    scratch.execute("UPDATE call SET ended = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE callid = 'full0'")
+    r, lines = ask('Ann', '7002', 'the full conference after one left')
+    t.is_(r.status, 200, 'once one of the two has left (DiCE), the full conference admits one more')
+
+    # ------------------------------------------------------------ renewal
+    scratch.execute('DELETE FROM pin_guess')
+    before = scratch.counts()
+    r, lines = ask('Ann', RIGHT, 'a renewal', user_id=user_id)
+    renewed = r.json if isinstance(r.json, dict) else {}
+    t.is_(r.status, 200, 'a renewal of an id we issued, with its PIN, gets 200')
+    t.is_(renewed.get('userId'), user_id, 'the renewal is for the same userId')
+    header, claims = jwt_verify(renewed.get('jwt'))
+    t.ok(header is not None and claims.get('sub', '').endswith('/users/' + user_id) and
+         claims.get('nonce') != payload.get('nonce'),
+         'the renewal has a fresh JWT for the same id, with a new nonce', diag=claims)
+    t.is_(renewed.get('name'), 'Ann', 'the renewal keeps the display name')
+    t.is_(scratch.counts(), before, 'a renewal writes nothing (no new identity, no guess)')
+    r, lines = ask('Someone else', RIGHT, 'a renewal with another typed name', user_id=user_id)
+    t.is_((r.status, (r.json or {}).get('name')), (200, 'Ann'),
+          'a renewal keeps the name the id was issued with, whatever is typed now')
+
+    expired = pinconf.issue_identity(server, 'Exp', RIGHT)
+    scratch.execute("UPDATE identity SET expires = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 second')"
+                    " WHERE user_id = ?", (expired,))
+    ending = pinconf.issue_identity(server, 'End', '1357')
+    before = scratch.counts()
+    for uid, pin, what in (('u-' + 'A' * 22, RIGHT, 'an id we never issued'),
+                           (expired, RIGHT, 'an expired id'),
+                           (user_id, '1357', "another active conference's PIN"),
+                           (user_id, '9999', 'an unknown PIN')):
+        r, lines = ask('Ann', pin, 'a renewal of ' + what, user_id=uid)
+        refused(r, lines, 403, 'a renewal of ' + what, before=before)
+    # A PIN that has moved to another holder of the same conference no longer renews the id.
+    personal = pinconf.issue_identity(server, 'x', '2468')
+    moved = pinconf.issue_identity(server, 'Ann', RIGHT)
+    scratch.execute("UPDATE attendee SET pin = '2470' WHERE id = ?", (anna,))
+    scratch.execute("INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Bert', '2468')", (weekly['id'],))
+    scratch.execute("UPDATE conference SET pin = '4329' WHERE id = ?", (weekly['id'],))
+    scratch.execute("INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Cleo', ?)", (weekly['id'], RIGHT))
+    before = scratch.counts()
+    for uid, pin, what in ((personal, '2468', "an attendee's id whose PIN now belongs to another attendee"),
+                           (moved, RIGHT, "a conference PIN's id whose PIN now belongs to an attendee")):
+        r, lines = ask('Ann', pin, 'a renewal of ' + what, user_id=uid)
+        refused(r, lines, 403, 'a renewal of ' + what, before=before)
+    scratch.execute("DELETE FROM attendee WHERE name IN ('Bert', 'Cleo')")
+    scratch.execute("UPDATE conference SET pin = ? WHERE id = ?", (RIGHT, weekly['id']))
+    scratch.execute("UPDATE attendee SET pin = '2468' WHERE id = ?", (anna,))
+    before = scratch.counts()
+    yesterday = (today - datetime.timedelta(days=1)).isoformat()
+    scratch.execute("UPDATE conference SET starts_on = '2020-01-01', ends_on = ? WHERE id = ?",
+                    (yesterday, other['id']))
+    r, lines = ask('End', '1357', 'a renewal for a conference that has since ended', user_id=ending)
+    refused(r, lines, 403, 'a renewal for a conference that has since ended', before=before)
+    t.is_(guesses(), 0, 'no refused renewal recorded a guess')
 
     # ------------------------------------------------------------ faults
     missing = scratch.path('missing', 'pinconf.db')
     scratch.write_config(database=missing)
     before = scratch.counts()
-    mark = server.log_mark()
-    r, lines = get('Ann', RIGHT, 'the database missing')
-    pinconf.check_refusal(t, server, scratch, r, mark, before, 'the database missing', 503)
-    t.ok(lines and missing in lines[0], 'the database missing: the log line names the database path',
-         diag='  log: %r' % lines)
+    r, lines = ask('Ann', RIGHT, 'the database missing')
+    refused(r, lines, 503, 'the database missing', before=before)
+    t.ok(lines and missing in lines[0], 'the database missing: the log line names the path', diag=lines)
     t.ok(not os.path.exists(missing), 'getticket never creates a missing database')
-
-    v99 = scratch.make_db(scratch.path('v99', 'pinconf.db'))
-    scratch.execute('PRAGMA user_version = 99', path=v99)
-    scratch.write_config(database=v99)
-    mark = server.log_mark()
-    r, lines = get('Ann', RIGHT, 'a database of schema version 99')
-    t.is_(r.status, 503, 'a database of schema version 99 gets 503')
-    t.ok(isinstance(r.json, dict) and isinstance(r.json.get('error'), str),
-         'a database of schema version 99: a JSON {"error": ...} body', diag='  body: %r' % r.body[:300])
-    t.ok(len(lines) == 1 and v99 in lines[0] and 'schema version 99' in lines[0],
-         'a database of schema version 99: one log line naming the path and the version', diag='  log: %r' % lines)
-    written = scratch.counts(v99)
-    t.is_((written['ticket'], written['pin_guess']), (0, 0), 'a database of schema version 99 is not written')
-
+    scratch.write_config(busy_timeout=200)
+    holder = pinconf.LockHolder(scratch.db)
+    try:
+        r, lines = ask('Ann', '9999', 'the database locked')
+    finally:
+        holder.release(commit=False)
+    refused(r, lines, 503, 'a wrong PIN while the database is locked', before=before)
+    t.ok(lines and 'locked' in lines[0], 'the database locked: the log line says locked', diag=lines)
     os.unlink(scratch.config)
-    before = scratch.counts()
-    mark = server.log_mark()
-    r, lines = get('Ann', RIGHT, 'the config missing')
-    pinconf.check_refusal(t, server, scratch, r, mark, before, 'the config missing', 500)
-    t.ok(lines and scratch.config in lines[0], 'the config missing: the log line names the config path',
-         diag='  log: %r' % lines)
+    r, lines = ask('Ann', RIGHT, 'the config missing')
+    refused(r, lines, 500, 'the config missing', before=before)
     scratch.write_config()
-    r, lines = get('Ann', RIGHT, 'the right PIN with everything repaired')
+    r, lines = ask('Ann', RIGHT, 'everything repaired')
     t.is_(r.status, 200, 'with the config and database back the right PIN gets 200 again')
 
     # ------------------------------------------------------------ every answer
-    # The CGI's own answers: not those a web server gave before running it.
-    cgi_answers = [(what, r, lines) for what, r, lines in answers if from_cgi(r, lines) or r.status == 200]
-    refusals = [(what, r, lines) for what, r, lines in cgi_answers if r.status != 200]
-    bad = [(what, r.status, lines) for what, r, lines in refusals if len(lines) != 1]
-    t.ok(refusals and not bad, 'every one of the %d refusals wrote exactly one log line' % len(refusals),
-         diag='  %r' % bad)
-    bad = [(what, r.status, r.body[:100]) for what, r, lines in refusals
-           if not (isinstance(r.json, dict) and isinstance(r.json.get('error'), str) and r.json['error'])]
-    t.ok(not bad, 'every refusal has a JSON {"error": "..."} body', diag='  %r' % bad)
-    bad = [(what, r.status) for what, r, lines in refusals if r.status < 400]
-    t.ok(not bad, 'no refusal is answered with a 2xx or 3xx status', diag='  %r' % bad)
-    bad = [(what, lines) for what, r, lines in cgi_answers if r.status == 200 and lines]
-    t.ok(not bad, 'no ticket wrote a log line', diag='  %r' % bad)
-    bad = [(what, r.status, r.headers.get('cache-control')) for what, r, lines in cgi_answers
-           if r.headers.get('cache-control') != 'no-store']
-    t.ok(not bad, 'every answer, refusals included, carries Cache-Control: no-store', diag='  %r' % bad)
-
-    everything = [r.body.decode('utf-8', errors='replace') + '\n' +
-                  '\n'.join('%s: %s' % item for item in r.headers.items())
-                  for what, r, lines in answers] + \
-                 [r.body.decode('utf-8', errors='replace') for r in callback_answers] + \
-                 server.log_since(first_mark)
-    t.is_(leaked('\n'.join(everything)), '',
-          'the secret (or any 8 characters of it, or its bytes in hex) is in no response and no log line')
+    bad = [(what, r.headers.get('cache-control'), r.headers.get('x-content-type-options'))
+           for what, r, lines in answers if r.headers.get('cache-control') != 'no-store' or
+           r.headers.get('x-content-type-options') != 'nosniff']
+    t.ok(not bad, 'every answer, refusals included, has no-store and nosniff', diag=bad)
+    bad = [(what, r.status, lines) for what, r, lines in answers if r.status == 200 and lines]
+    t.ok(not bad, 'no 200 wrote a log line', diag=bad)
+    server.sync()
+    text = ''
+    try:
+        with open(access_log, errors='replace') as f:
+            text = f.read()
+    except OSError as e:
+        text = str(e)
+    t.like(text, r'POST /cgi-bin/getticket\.cgi', 'the access log records the POSTs to getticket.cgi')
+    posts = '\n'.join(line for line in text.splitlines() if 'POST ' in line)
+    t.unlike(posts, r'4321|2468|Zo|Anna|Mallory|name=|pin=',
+             'neither a PIN nor a name POSTed is in the access log')
+    everything = '\n'.join([r.body.decode('utf-8', errors='replace') for what, r, lines in answers] +
+                           server.log_since(first_mark))
+    t.ok(SECRET not in everything and base64.b64decode(SECRET).hex() not in everything,
+         'the secret is in no answer and no log line')
+    t.ok(not re.search(r'\b(4321|2468|6666)\b', '\n'.join(server.log_since(first_mark))),
+         'no log line holds a PIN', diag=[l for l in server.log_since(first_mark) if re.search(r'\d{4}', l)])
 
 
 pinconf.run(main)

@@ -54,6 +54,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import uuid
 
 KEY = '5b0f3a4e-9c1d-4e2f-8a7b-2c3d4e5f6a7b'
@@ -618,10 +619,19 @@ def stop_all_servers():
 atexit.register(stop_all_servers)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
+def free_port(host='127.0.0.1'):
+    with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def ipv6_loopback_usable():
+    """Whether a server can listen on [::1] here (containers may lack IPv6)."""
+    try:
+        free_port('::1')
+        return True
+    except OSError:
+        return False
 
 
 def _conf_string(text):
@@ -691,11 +701,12 @@ class Server:
         """Why this kind of server cannot run here, or None."""
         return None
 
-    def __init__(self, scratch, config=None, extra_conf=''):
+    def __init__(self, scratch, config=None, extra_conf='', host='127.0.0.1'):
         self.scratch = scratch
         self.config = config or scratch.config
         self.extra_conf = extra_conf
-        self.port = free_port()
+        self.host = host		# the loopback address listened on: 127.0.0.1 or ::1
+        self.port = free_port(host)
         self.dir = scratch.path('%s-%d' % (self.kind, self.port))
         os.makedirs(self.dir)
         self.cgi_log = os.path.join(self.dir, 'cgi-stderr.log')
@@ -723,7 +734,7 @@ class Server:
                 raise RuntimeError('%s exited with %s at start:\n%s' % (
                     self.kind, self.process.returncode, self.startup_output()))
             try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
+                socket.create_connection((self.host, self.port), timeout=1).close()
                 # Someone else may be listening there: ours must say it started.
                 if self.started() and self.process.poll() is None:
                     _started_servers.append(self)
@@ -773,7 +784,7 @@ class Server:
     def request(self, method, path, body=None, headers=(), timeout=30):
         """One raw HTTP request; headers is a list of (name, value) sent as given."""
         extra, tag = self.request_headers()
-        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         started = time.monotonic()
         try:
             connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
@@ -794,6 +805,19 @@ class Server:
             parsed = None
         return Response(status, response_headers, data, parsed, elapsed)
 
+    def form(self, path, fields, headers=()):
+        """POST fields as an application/x-www-form-urlencoded body, as the join page does."""
+        body = urllib.parse.urlencode(fields).encode()
+        return self.request('POST', path, body, [
+            ('Host', '127.0.0.1:%d' % self.port),
+            ('Content-Type', 'application/x-www-form-urlencoded'),
+            ('Content-Length', str(len(body)))] + list(headers))
+
+    def join(self, name, pin):
+        """A browser's first getticket request: the user id it issues, or None."""
+        r = self.form('/cgi-bin/getticket.cgi', {'name': name, 'pin': pin})
+        return (r.json or {}).get('userId') if r.status == 200 else None
+
     def post(self, event, sign=True, headers=None, method='POST', path=CALLBACK_PATH,
              content_type=CONTENT_TYPE, timestamp=None, sign_path=None, sign_content_type=None,
              sign_body=None, sign_method=None, key=KEY, secret=SECRET, scheme='Application',
@@ -806,7 +830,7 @@ class Server:
         """
         body = encode(event)
         send = collections.OrderedDict()
-        send['Host'] = '127.0.0.1:%d' % self.port
+        send['Host'] = self.authority()
         if content_type is not None:
             send['Content-Type'] = content_type
         if body is not None and (body or method in ('POST', 'PUT')):
@@ -852,7 +876,11 @@ class Server:
         return self.log_since(0)
 
     def url(self, path=CALLBACK_PATH):
-        return 'http://127.0.0.1:%d%s' % (self.port, path)
+        return 'http://%s%s' % (self.authority(), path)
+
+    def authority(self):
+        """host:port as a Host header or URL has it ([::1]:port for IPv6)."""
+        return ('[%s]:%d' if ':' in self.host else '%s:%d') % (self.host, self.port)
 
 
 # Where Debian's lighttpd.conf gets its MIME types (contrib/serve-demo does the same).
@@ -881,7 +909,7 @@ class LighttpdServer(Server):
         lines = [
             '# main.conf written by t/pinconf.py',
             'server.port = %d' % self.port,
-            'server.bind = "127.0.0.1"',
+            'server.bind = "%s"' % (('[%s]' if ':' in self.host else '%s') % self.host),
             'server.errorlog = %s' % _conf_string(self.error_log),
             # CGI stderr: without breakagelog lighttpd 1.4.69 relays it to the
             # errorlog late, and lines can go missing there.
@@ -1039,8 +1067,8 @@ class ApacheServer(Server):
             return 'no Apache module directory with mod_cgid.so (set APACHE_MODULES)'
         return None
 
-    def __init__(self, scratch, config=None, extra_conf=''):
-        super().__init__(scratch, config=config, extra_conf=extra_conf)
+    def __init__(self, scratch, config=None, extra_conf='', host='127.0.0.1'):
+        super().__init__(scratch, config=config, extra_conf=extra_conf, host=host)
         self.cgi_log = self.error_log		# the CGIs' stderr goes to the ErrorLog
         self.access_log = os.path.join(self.dir, 'access.log')
         self.pid_file = os.path.join(self.dir, 'httpd.pid')
@@ -1076,7 +1104,7 @@ class ApacheServer(Server):
             'ServerRoot %s' % _apache_word(self.dir),
             'DefaultRuntimeDir %s' % _apache_word(self.dir),
             'PidFile %s' % _apache_word(self.pid_file),
-            'Listen 127.0.0.1:%d' % self.port,
+            'Listen %s' % self.authority(),
             'ServerName 127.0.0.1',
         ]
         for module in self.CGI_MODULES[self.cgi_module()] + self.MODULES:
@@ -1194,7 +1222,7 @@ class ApacheServer(Server):
 _SERVER_KINDS = {'lighttpd': LighttpdServer, 'apache': ApacheServer}
 
 
-def start_server(scratch, kind=None, config=None, extra_conf=''):
+def start_server(scratch, kind=None, config=None, extra_conf='', host='127.0.0.1'):
     """Start a web server of kind serving the installed CGIs for scratch.
 
     kind: 'lighttpd', 'apache' or a Server subclass; default $PINCONF_SERVER
@@ -1202,6 +1230,7 @@ def start_server(scratch, kind=None, config=None, extra_conf=''):
     config: the pinconf.conf the CGIs read (default scratch.config).
     extra_conf: server configuration text appended after the shipped snippet;
     a dict {kind: text} gives each kind its own.
+    host: the loopback address to listen on, '127.0.0.1' or '::1'.
     The server is stopped at exit, whatever happens.
     """
     if kind is None:
@@ -1219,12 +1248,59 @@ def start_server(scratch, kind=None, config=None, extra_conf=''):
         raise RuntimeError('cannot start %s: %s' % (cls.kind, why))
     for attempt in range(3):
         try:
-            return cls(scratch, config=config, extra_conf=extra_conf).start()
+            return cls(scratch, config=config, extra_conf=extra_conf, host=host).start()
         except RuntimeError as e:
             # free_port() closed its socket before the server bound it: in a
             # parallel make check someone else may have taken it meanwhile.
             if 'Address already in use' not in str(e) or attempt == 2:
                 raise
+
+
+# ---------------------------------------------------------------- the browser's programs
+
+GETTICKET_PATH = '/cgi-bin/getticket.cgi'
+ROSTER_PATH = '/cgi-bin/roster.cgi'
+FORM_TYPE = 'application/x-www-form-urlencoded'
+
+
+def post_form(server, path, fields, headers=None, content_type=FORM_TYPE, method='POST'):
+    """A form POST as the join page sends it: fields is a dict or [(name, value)]
+    (None values left out), or bytes sent as they are.  headers: {name: value}
+    added or replacing (None drops one); no Origin or Sec-Fetch-Site unless given."""
+    import urllib.parse
+    if isinstance(fields, (bytes, bytearray)):
+        body = bytes(fields)
+    else:
+        items = fields.items() if isinstance(fields, dict) else fields
+        body = urllib.parse.urlencode([(k, v) for k, v in items if v is not None]).encode('utf-8')
+    send = collections.OrderedDict([('Host', server.authority())])
+    if content_type is not None:
+        send['Content-Type'] = content_type
+    send['Content-Length'] = str(len(body))
+    for name, value in (headers or {}).items():
+        for existing in [k for k in send if k.lower() == name.lower()]:
+            del send[existing]
+        if value is not None:
+            send[name] = value
+    return server.request(method, path, body, list(send.items()))
+
+
+def getticket(server, name, pin, user_id=None, headers=None):
+    """POST name, pin (and userId for a renewal) to getticket.cgi."""
+    return post_form(server, GETTICKET_PATH, [('name', name), ('pin', pin), ('userId', user_id)],
+                     headers=headers)
+
+
+def roster(server, user_id, headers=None):
+    return post_form(server, ROSTER_PATH, [('userId', user_id)], headers=headers)
+
+
+def issue_identity(server, name, pin, headers=None):
+    """A user id getticket issued for pin (fails loudly if it refuses)."""
+    r = getticket(server, name, pin, headers=headers)
+    if r.status != 200 or not isinstance(r.json, dict) or 'userId' not in r.json:
+        raise RuntimeError('getticket refused %s/%s: %s %r' % (name, pin, r.status, r.body[:200]))
+    return r.json['userId']
 
 
 # ---------------------------------------------------------------- common checks

@@ -51,10 +51,18 @@ def normalise(response, callids):
     """What of response must not depend on the server."""
     text = response.body.decode('utf-8', errors='replace')
     for callid in callids:
-        text = text.replace(callid, '<callid>')
+        text = text.replace(callid, '<callid>').replace(pinconf.phone_number(callid), '<number>')
     body = text
     if isinstance(response.json, dict) and 'userTicket' in response.json:
-        body = dict(response.json, userTicket=ticket_shape(response.json['userTicket']))
+        # The user id is random and the JWT holds it, the time and a nonce: compare their shapes.
+        user_id = response.json.get('userId', '')
+        ticket = ticket_shape(response.json['userTicket'])
+        if isinstance(ticket, dict) and ticket['json'].get('identity', {}).get('endpoint') == user_id:
+            ticket['json']['identity']['endpoint'] = '<userId>'
+        body = dict(response.json, userTicket=ticket,
+                    userId='<userId>' if re.fullmatch(r'u-[A-Za-z0-9_-]{22}', user_id) else user_id,
+                    jwt='<jwt>' if re.fullmatch(r'[\w-]+\.[\w-]+\.[\w-]{43}', response.json.get('jwt', '')) else
+                    response.json.get('jwt'))
     else:
         body = ISO_TIME.sub('<time>', text)
     answer = {'status': response.status, 'body': body}
@@ -101,11 +109,15 @@ def case_notify(server, scratch, callid):
 
 
 def case_browser_right(server, scratch, callid):
-    return [server.post(ice_browser(callid, PIN, user='Ann'))]
+    return [server.post(ice_browser(callid, PIN, user=pinconf.issue_identity(server, 'Ann', PIN)))]
 
 
 def case_browser_wrong(server, scratch, callid):
-    return [server.post(ice_browser(callid, '9999', user='Ann'))]
+    return [server.post(ice_browser(callid, '9999', user=pinconf.issue_identity(server, 'Ann', PIN)))]
+
+
+def case_browser_unknown(server, scratch, callid):
+    return [server.post(ice_browser(callid, PIN, user='u-' + 'A' * 22))]
 
 
 def case_unsigned(server, scratch, callid):
@@ -155,30 +167,38 @@ def case_unknown_event(server, scratch, callid):
 
 
 def case_ticket(server, scratch, callid):
-    return [get(server, '/cgi-bin/getticket.cgi?id=Ann&pin=' + PIN)]
+    return [pinconf.getticket(server, 'Ann', PIN)]
 
 
 def case_ticket_wrong(server, scratch, callid):
-    return [get(server, '/cgi-bin/getticket.cgi?id=Ann&pin=9999')]
+    return [pinconf.getticket(server, 'Ann', '9999')]
 
 
-def case_ticket_no_id(server, scratch, callid):
-    return [get(server, '/cgi-bin/getticket.cgi?pin=' + PIN)]
+def case_ticket_no_name(server, scratch, callid):
+    return [pinconf.getticket(server, None, PIN)]
 
 
-def case_ticket_post(server, scratch, callid):
-    return [get(server, '/cgi-bin/getticket.cgi?id=Ann&pin=' + PIN, method='POST', body=b'')]
+def case_ticket_get(server, scratch, callid):
+    return [get(server, '/cgi-bin/getticket.cgi?name=Ann&pin=' + PIN)]
+
+
+def case_ticket_cross_site(server, scratch, callid):
+    return [pinconf.getticket(server, 'Ann', PIN, headers={'Origin': 'https://evil.example'})]
+
+
+def case_roster_outsider(server, scratch, callid):
+    return [pinconf.roster(server, 'u-' + 'A' * 22)]
 
 
 def case_ticket_locked_out(server, scratch, callid):
     # guess_limit (10) guesses, 100 s old, from 127.0.0.1: locked out for
     # about 800 s more; the servers answer within the same second or two.
-    scratch.execute("INSERT INTO pin_guess(address, at) SELECT '127.0.0.1', "
+    scratch.execute("INSERT INTO pin_guess(source, at) SELECT 'ip:127.0.0.1', "
                     "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-100 seconds') "
                     "FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 "
                     "UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 "
                     "UNION ALL SELECT 9 UNION ALL SELECT 10)")
-    return [get(server, '/cgi-bin/getticket.cgi?id=Ann&pin=' + PIN)]
+    return [pinconf.getticket(server, 'Ann', PIN)]
 
 
 def case_join(server, scratch, callid):
@@ -210,6 +230,7 @@ CASES = [
     ('a notify', case_notify, (200,)),
     ('a browser ICE with the right PIN', case_browser_right, (200,)),
     ('a browser ICE with a wrong PIN', case_browser_wrong, (200,)),
+    ('a browser ICE with a user id never issued', case_browser_unknown, (200,)),
     ('an unsigned ICE', case_unsigned, (401,)),
     ('an ICE signed with the wrong secret', case_bad_signature, (401,)),
     ('an ICE with an X-Timestamp an hour old', case_stale, (401,)),
@@ -223,8 +244,10 @@ CASES = [
     ('a signed unknown event', case_unknown_event, (400,)),
     ('getticket with the right PIN', case_ticket, (200,)),
     ('getticket with a wrong PIN', case_ticket_wrong, (404,)),
-    ('getticket without id', case_ticket_no_id, (400,)),
-    ('POST to getticket', case_ticket_post, (405,)),
+    ('getticket without name', case_ticket_no_name, (400,)),
+    ('GET of getticket', case_ticket_get, (405,)),
+    ('getticket from another site', case_ticket_cross_site, (403,)),
+    ('roster for an id in no call', case_roster_outsider, (403,)),
     ('getticket from a locked-out address', case_ticket_locked_out, (429,)),
     ('the join page', case_join, (200,)),
     ('the join page with ?pin=', case_join_pin, (200,)),

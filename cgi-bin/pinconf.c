@@ -1,0 +1,685 @@
+/* pinconf.c: the admin command: see and steer live conferences through Sinch's Calling API. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "configfile.h"
+#include "db.h"
+#include "sinchapi.h"
+
+enum pinconf_exit { PINCONF_DONE = 0, PINCONF_FAILED = 1, PINCONF_USAGE = 2 };
+
+#define PINCONF_CANDIDATES_MAX	20	/* conferences of one name listed when it is ambiguous */
+
+/* One run of the command; everything it opened is closed in pinconf_close(). */
+struct pinconf {
+	struct config		 config;
+	int			 config_loaded;
+	struct db		 db;
+	int			 db_open;
+	struct sinchapi		 api;
+	int			 api_ready;
+	int			 json;		/* --json: one JSON document on stdout */
+	cJSON			*document;	/* what the command reports, in either form */
+	struct db_conference	 conference;	/* CONF, resolved */
+	char			 why[1536];	/* the one line that says why it failed */
+};
+
+struct pinconf_command {
+	const char	*name;
+	int		 arguments;
+	const char	*usage;
+	enum db_mode	 mode;
+	int		(*run)(struct pinconf *, char **arguments);
+};
+
+/* A column of the human-readable tables: its heading and the JSON member it shows. */
+struct pinconf_column {
+	const char	*heading;
+	const char	*member;
+};
+
+static int pinconf_fail(struct pinconf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+pinconf_fail(struct pinconf *pinconf, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(pinconf->why, sizeof(pinconf->why), format, ap);
+	va_end(ap);
+	return PINCONF_FAILED;
+}
+
+static int
+pinconf_out_of_memory(struct pinconf *pinconf)
+{
+	return pinconf_fail(pinconf, "out of memory");
+}
+
+/* The text of one cell: strings as they are, numbers whole, booleans yes/no, null "-". */
+static const char *
+pinconf_cell(const cJSON *item, char *buffer, size_t size)
+{
+	if (cJSON_IsString(item))
+		return *item->valuestring != '\0' ? item->valuestring : "-";
+	if (cJSON_IsNumber(item)) {
+		snprintf(buffer, size, "%.0f", item->valuedouble);
+		return buffer;
+	}
+	if (cJSON_IsBool(item))
+		return cJSON_IsTrue(item) ? "yes" : "no";
+	return "-";
+}
+
+/* Print rows (a JSON array of objects) as aligned columns under their headings. */
+static void
+pinconf_print_table(const cJSON *rows, const struct pinconf_column *columns, size_t count)
+{
+	int widths[16] = { 0 };
+	char buffer[32];
+	const cJSON *row;
+	size_t i;
+	int length;
+
+	for (i = 0; i < count && i < 16; i++)
+		widths[i] = (int)strlen(columns[i].heading);
+	cJSON_ArrayForEach(row, rows)
+		for (i = 0; i < count && i < 16; i++) {
+			length = (int)strlen(pinconf_cell(cJSON_GetObjectItemCaseSensitive(row,
+			    columns[i].member), buffer, sizeof(buffer)));
+			if (length > widths[i])
+				widths[i] = length;
+		}
+	for (i = 0; i < count && i < 16; i++)
+		printf("%-*s%s", i + 1 < count ? widths[i] : 0, columns[i].heading,
+		    i + 1 < count ? "  " : "\n");
+	cJSON_ArrayForEach(row, rows)
+		for (i = 0; i < count && i < 16; i++)
+			printf("%-*s%s", i + 1 < count ? widths[i] : 0,
+			    pinconf_cell(cJSON_GetObjectItemCaseSensitive(row, columns[i].member),
+			    buffer, sizeof(buffer)), i + 1 < count ? "  " : "\n");
+}
+
+static cJSON *
+pinconf_conference_json(const struct db_conference *conference)
+{
+	cJSON *json = cJSON_CreateObject();
+
+	if (json == NULL || cJSON_AddNumberToObject(json, "id", (double)conference->id) == NULL ||
+	    cJSON_AddStringToObject(json, "name", conference->name) == NULL ||
+	    cJSON_AddStringToObject(json, "sinch_id", conference->sinch_id) == NULL) {
+		cJSON_Delete(json);
+		return NULL;
+	}
+	return json;
+}
+
+/* The report's start: {"conference": {...}} for CONF. */
+static int
+pinconf_document_for_conference(struct pinconf *pinconf)
+{
+	cJSON *conference;
+
+	if ((pinconf->document = cJSON_CreateObject()) == NULL ||
+	    (conference = pinconf_conference_json(&pinconf->conference)) == NULL)
+		return -1;
+	cJSON_AddItemToObject(pinconf->document, "conference", conference);
+	return 0;
+}
+
+/* Conferences with CONF as their exact name, for resolving and for naming the candidates. */
+struct pinconf_named {
+	size_t		 count;
+	long long	 ids[PINCONF_CANDIDATES_MAX];
+	char		 dates[PINCONF_CANDIDATES_MAX][32];
+};
+
+static void
+pinconf_collect_named(void *context, const struct db_conference_listing *row)
+{
+	struct pinconf_named *named = context;
+
+	if (named->count == PINCONF_CANDIDATES_MAX)
+		return;
+	named->ids[named->count] = row->id;
+	snprintf(named->dates[named->count], sizeof(named->dates[0]), "%s to %s",
+	    row->starts_on != NULL ? row->starts_on : "?", row->ends_on != NULL ? row->ends_on : "ever");
+	named->count++;
+}
+
+static int
+pinconf_ambiguous_name(struct pinconf *pinconf, const char *name, const struct pinconf_named *named)
+{
+	char list[1024] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < named->count && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%lld (%s)",
+		    i > 0 ? ", " : "", named->ids[i], named->dates[i]);
+	return pinconf_fail(pinconf, "%zu conferences are called '%.200s': ids %s;"
+	    " give the id instead", named->count, name, list);
+}
+
+/* A conference id as text: digits, no leading zero (0042 is a PIN, never id 42). */
+static int
+pinconf_parse_id(const char *text, long long *id)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*text) || *text == '0' || strlen(text) > 18)
+		return -1;
+	errno = 0;
+	*id = strtoll(text, &end, 10);
+	return *end == '\0' && errno == 0 ? 0 : -1;
+}
+
+/* Add a found conference to the matches, once per conference. */
+static void
+pinconf_match(struct db_conference *matches, size_t *count, const struct db_conference *found,
+    const char **kinds, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < *count; i++)
+		if (matches[i].id == found->id)
+			return;
+	kinds[*count] = kind;
+	matches[(*count)++] = *found;
+}
+
+/*
+ * CONF is an id, an exact name, the PIN of a conference active today, or a
+ * Sinch conference id.  When it means two conferences, say so: these
+ * commands remove people, and a guess could remove the wrong ones.
+ */
+static int
+pinconf_resolve(struct pinconf *pinconf, const char *text)
+{
+	struct db_conference found, matches[4];
+	struct pinconf_named named = { 0 };
+	const char *kinds[4];
+	size_t count = 0;
+	long long id;
+	int rc;
+
+	if (pinconf_parse_id(text, &id) == 0 &&
+	    (rc = db_find_conference_by_id(&pinconf->db, id, &found)) != DB_NONE) {
+		if (rc != DB_OK)
+			return pinconf_fail(pinconf, "%s", pinconf->db.why);
+		pinconf_match(matches, &count, &found, kinds, "id");
+	}
+	if (db_conferences_named_each(&pinconf->db, text, pinconf_collect_named, &named) != DB_OK)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (named.count > 1)
+		return pinconf_ambiguous_name(pinconf, text, &named);
+	if (named.count == 1 && db_find_conference_by_id(&pinconf->db, named.ids[0], &found) == DB_OK)
+		pinconf_match(matches, &count, &found, kinds, "name");
+	if ((rc = db_find_pin_holder(&pinconf->db, text, pinconf->config.timezone,
+	    time(NULL), &found)) == DB_OK && found.state == DB_PIN_ACTIVE)
+		pinconf_match(matches, &count, &found, kinds, "PIN");
+	else if (rc != DB_NONE)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if ((rc = db_find_conference_by_sinch_id(&pinconf->db, text, &found)) == DB_OK)
+		pinconf_match(matches, &count, &found, kinds, "Sinch id");
+	else if (rc != DB_NONE)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (count == 0)
+		return pinconf_fail(pinconf, "no conference '%.200s': give an id, an exact name,"
+		    " the PIN of a conference active today or a Sinch conference id (pinconf list)",
+		    text);
+	if (count > 1)
+		return pinconf_fail(pinconf, "'%.200s' is the %s of conference %lld (%.200s) and the"
+		    " %s of conference %lld (%.200s): give the id instead", text, kinds[0],
+		    matches[0].id, matches[0].name, kinds[1], matches[1].id, matches[1].name);
+	pinconf->conference = matches[0];
+	return PINCONF_DONE;
+}
+
+/* Sinch's failure as the one line; 40400 has its own words, given by the command. */
+static int
+pinconf_api_failed(struct pinconf *pinconf)
+{
+	return pinconf_fail(pinconf, "%s", pinconf->api.why);
+}
+
+static int
+pinconf_nobody_in(struct pinconf *pinconf)
+{
+	return pinconf_fail(pinconf, "nobody is in conference %lld (%.200s) right now",
+	    pinconf->conference.id, pinconf->conference.name);
+}
+
+/* ---------------------------------------------------------------- list */
+
+static void
+pinconf_list_row(void *context, const struct db_conference_listing *row)
+{
+	cJSON *rows = context, *item;
+
+	if ((item = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddItemToArray(rows, item);
+	cJSON_AddNumberToObject(item, "id", (double)row->id);
+	cJSON_AddStringToObject(item, "name", row->name != NULL ? row->name : "");
+	if (row->pin != NULL)
+		cJSON_AddStringToObject(item, "pin", row->pin);
+	else
+		cJSON_AddNullToObject(item, "pin");
+	cJSON_AddStringToObject(item, "starts_on", row->starts_on != NULL ? row->starts_on : "");
+	if (row->ends_on != NULL)
+		cJSON_AddStringToObject(item, "ends_on", row->ends_on);
+	else
+		cJSON_AddNullToObject(item, "ends_on");
+	cJSON_AddNumberToObject(item, "participants", (double)row->participants);
+}
+
+static int
+pinconf_list(struct pinconf *pinconf, char **arguments)
+{
+	static const struct pinconf_column columns[] = {
+		{ "ID", "id" }, { "NAME", "name" }, { "PIN", "pin" }, { "FROM", "starts_on" },
+		{ "UNTIL", "ends_on" }, { "IN NOW", "participants" },
+	};
+	char today[CLOCK_DATE_SIZE];
+	cJSON *rows;
+
+	(void)arguments;
+	if (clock_today(pinconf->config.timezone, time(NULL), today) != 0)
+		return pinconf_fail(pinconf, "cannot tell today's date in %s", pinconf->config.timezone);
+	if ((pinconf->document = cJSON_CreateObject()) == NULL ||
+	    (rows = cJSON_AddArrayToObject(pinconf->document, "conferences")) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	if (db_conferences_active_each(&pinconf->db, today, pinconf_list_row, rows) != DB_OK)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (pinconf->json)
+		return PINCONF_DONE;
+	if (cJSON_GetArraySize(rows) == 0)
+		printf("no conference is active today (%s)\n", today);
+	else
+		pinconf_print_table(rows, columns, sizeof(columns) / sizeof(columns[0]));
+	return PINCONF_DONE;
+}
+
+/* ---------------------------------------------------------------- who */
+
+static const char *
+pinconf_via(const char *origin)
+{
+	if (strcmp(origin, "pstn") == 0)
+		return "phone";
+	if (strcmp(origin, "mxp") == 0)
+		return "browser";
+	return NULL;
+}
+
+/* One participant: Sinch's view joined with our call table by call id. */
+static int
+pinconf_who_row(struct pinconf *pinconf, cJSON *rows, const struct sinchapi_participant *participant)
+{
+	struct db_call_participant call;
+	const char *via;
+	cJSON *item;
+	int rc;
+
+	if ((rc = db_call_participant(&pinconf->db, participant->callid, &call)) == DB_FAULT)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if ((item = cJSON_CreateObject()) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	cJSON_AddItemToArray(rows, item);
+	via = pinconf_via(call.origin);
+	/* Our caller is the browser user's display name; Sinch's cli may be an id. */
+	if (cJSON_AddStringToObject(item, "callid", participant->callid) == NULL ||
+	    cJSON_AddStringToObject(item, "name", *call.caller != '\0' ? call.caller :
+	    participant->cli) == NULL ||
+	    (via != NULL ? cJSON_AddStringToObject(item, "via", via) :
+	    cJSON_AddNullToObject(item, "via")) == NULL ||
+	    (*call.joined != '\0' ? cJSON_AddStringToObject(item, "joined", call.joined) :
+	    cJSON_AddNullToObject(item, "joined")) == NULL ||
+	    (participant->duration >= 0 ? cJSON_AddNumberToObject(item, "seconds",
+	    (double)participant->duration) : cJSON_AddNullToObject(item, "seconds")) == NULL ||
+	    cJSON_AddBoolToObject(item, "muted", participant->muted) == NULL ||
+	    cJSON_AddBoolToObject(item, "onhold", participant->onhold) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	return PINCONF_DONE;
+}
+
+static int
+pinconf_who(struct pinconf *pinconf, char **arguments)
+{
+	static const struct pinconf_column columns[] = {
+		{ "CALL ID", "callid" }, { "NAME", "name" }, { "VIA", "via" },
+		{ "JOINED", "joined" }, { "SECONDS", "seconds" }, { "MUTED", "muted" },
+		{ "ON HOLD", "onhold" },
+	};
+	struct sinchapi_participants participants = { 0 };
+	cJSON *rows;
+	size_t i;
+	int rc;
+
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	if (pinconf_document_for_conference(pinconf) != 0 ||
+	    (rows = cJSON_AddArrayToObject(pinconf->document, "participants")) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	rc = sinchapi_conference_participants(&pinconf->api, pinconf->conference.sinch_id,
+	    &participants);
+	if (rc == SINCHAPI_FAILED)
+		return pinconf_api_failed(pinconf);
+	for (i = 0; rc == SINCHAPI_OK && i < participants.count; i++)
+		if (pinconf_who_row(pinconf, rows, &participants.list[i]) != PINCONF_DONE) {
+			sinchapi_participants_free(&participants);
+			return PINCONF_FAILED;
+		}
+	sinchapi_participants_free(&participants);
+	if (pinconf->json)
+		return PINCONF_DONE;
+	/* Sinch answers 40400 for a conference nobody is in: that is an answer, not a failure. */
+	if (cJSON_GetArraySize(rows) == 0) {
+		printf("nobody is in conference %lld (%s) right now\n", pinconf->conference.id,
+		    pinconf->conference.name);
+		return PINCONF_DONE;
+	}
+	printf("conference %lld (%s): %d in now\n", pinconf->conference.id,
+	    pinconf->conference.name, cJSON_GetArraySize(rows));
+	pinconf_print_table(rows, columns, sizeof(columns) / sizeof(columns[0]));
+	return PINCONF_DONE;
+}
+
+/* ---------------------------------------------------------------- mute, unmute, kick, end */
+
+/* Report a done change to one participant, or to the whole conference (callid NULL). */
+static int
+pinconf_report(struct pinconf *pinconf, const char *done, const char *callid, const char *text)
+{
+	if (pinconf_document_for_conference(pinconf) != 0 ||
+	    cJSON_AddStringToObject(pinconf->document, "done", done) == NULL ||
+	    (callid != NULL && cJSON_AddStringToObject(pinconf->document, "callid", callid) == NULL))
+		return pinconf_out_of_memory(pinconf);
+	if (!pinconf->json)
+		printf("%s%s%s conference %lld (%s)\n", text, callid != NULL ? " " : "",
+		    callid != NULL ? callid : "", pinconf->conference.id, pinconf->conference.name);
+	return PINCONF_DONE;
+}
+
+static int
+pinconf_participant_result(struct pinconf *pinconf, int rc, const char *callid)
+{
+	if (rc == SINCHAPI_NOT_FOUND)
+		return pinconf_fail(pinconf, "call %.128s is not in conference %lld (%.200s)"
+		    " right now (pinconf who shows who is)", callid, pinconf->conference.id,
+		    pinconf->conference.name);
+	return rc == SINCHAPI_OK ? PINCONF_DONE : pinconf_api_failed(pinconf);
+}
+
+static int
+pinconf_set_muted(struct pinconf *pinconf, char **arguments, const char *command,
+    const char *text)
+{
+	int rc;
+
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	rc = sinchapi_participant_command(&pinconf->api, pinconf->conference.sinch_id,
+	    arguments[1], command);
+	if ((rc = pinconf_participant_result(pinconf, rc, arguments[1])) != PINCONF_DONE)
+		return rc;
+	return pinconf_report(pinconf, command, arguments[1], text);
+}
+
+static int
+pinconf_mute(struct pinconf *pinconf, char **arguments)
+{
+	return pinconf_set_muted(pinconf, arguments, "mute", "muted");
+}
+
+static int
+pinconf_unmute(struct pinconf *pinconf, char **arguments)
+{
+	return pinconf_set_muted(pinconf, arguments, "unmute", "unmuted");
+}
+
+static int
+pinconf_kick(struct pinconf *pinconf, char **arguments)
+{
+	int rc;
+
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	rc = sinchapi_kick_participant(&pinconf->api, pinconf->conference.sinch_id, arguments[1]);
+	if ((rc = pinconf_participant_result(pinconf, rc, arguments[1])) != PINCONF_DONE)
+		return rc;
+	return pinconf_report(pinconf, "kick", arguments[1], "removed");
+}
+
+static int
+pinconf_end(struct pinconf *pinconf, char **arguments)
+{
+	int rc;
+
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	rc = sinchapi_end_conference(&pinconf->api, pinconf->conference.sinch_id);
+	if (rc == SINCHAPI_NOT_FOUND)
+		return pinconf_nobody_in(pinconf);
+	if (rc != SINCHAPI_OK)
+		return pinconf_api_failed(pinconf);
+	return pinconf_report(pinconf, "end", NULL, "removed everyone from");
+}
+
+/* ---------------------------------------------------------------- call */
+
+/* E.164 with the plus, as Sinch requires: + then 7 to 15 digits, the first not 0. */
+static int
+pinconf_e164(const char *number)
+{
+	size_t digits = strlen(number) - (*number == '+');
+
+	return number[0] == '+' && number[1] >= '1' && number[1] <= '9' &&
+	    digits >= 7 && digits <= 15 && strspn(number + 1, "0123456789") == digits;
+}
+
+static int
+pinconf_call(struct pinconf *pinconf, char **arguments)
+{
+	const char *number = arguments[1];
+	char callid[SINCHAPI_ID_MAX + 1];
+	int rc;
+
+	if (!pinconf_e164(number))
+		return pinconf_fail(pinconf, "'%.40s' is not an E.164 number: + then 7 to 15 digits,"
+		    " e.g. +46701234567", number);
+	if (*pinconf->config.callout_cli == '\0')
+		return pinconf_fail(pinconf, "callout_cli is not set in %s: set it to the E.164"
+		    " number the called phone should show", config_path());
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	rc = sinchapi_conference_callout(&pinconf->api, pinconf->conference.sinch_id,
+	    pinconf->config.callout_cli, number, pinconf->config.say_welcome,
+	    pinconf->config.locale, callid, sizeof(callid));
+	if (rc == SINCHAPI_NOT_FOUND)
+		return pinconf_fail(pinconf, "Sinch at %s cannot call %s into conference %lld (%.200s):"
+		    " %s", pinconf->api.host, number, pinconf->conference.id,
+		    pinconf->conference.name, *pinconf->api.error.message != '\0' ?
+		    pinconf->api.error.message : "not found");
+	if (rc != SINCHAPI_OK)
+		return pinconf_api_failed(pinconf);
+	/* Recorded under Sinch's call id, so this leg's ACE and DiCE find it. */
+	if (db_callout_started(&pinconf->db, callid, number, &pinconf->conference) != DB_OK)
+		return pinconf_fail(pinconf, "Sinch is calling %s (call %s), but it is not recorded:"
+		    " %s", number, callid, pinconf->db.why);
+	if (pinconf_document_for_conference(pinconf) != 0 ||
+	    cJSON_AddStringToObject(pinconf->document, "callid", callid) == NULL ||
+	    cJSON_AddStringToObject(pinconf->document, "number", number) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	if (!pinconf->json)
+		printf("calling %s into conference %lld (%s): call %s\n", number,
+		    pinconf->conference.id, pinconf->conference.name, callid);
+	return PINCONF_DONE;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct pinconf_command pinconf_commands[] = {
+	{ "list", 0, "list", DB_READ_ONLY, pinconf_list },
+	{ "who", 1, "who CONF", DB_READ_ONLY, pinconf_who },
+	{ "mute", 2, "mute CONF CALLID", DB_READ_ONLY, pinconf_mute },
+	{ "unmute", 2, "unmute CONF CALLID", DB_READ_ONLY, pinconf_unmute },
+	{ "kick", 2, "kick CONF CALLID", DB_READ_ONLY, pinconf_kick },
+	{ "end", 1, "end CONF", DB_READ_ONLY, pinconf_end },
+	/* The only writer: it records the leg it placed. */
+	{ "call", 2, "call CONF NUMBER", DB_READ_WRITE, pinconf_call },
+};
+#define PINCONF_COMMANDS (sizeof(pinconf_commands) / sizeof(pinconf_commands[0]))
+
+static void
+pinconf_usage(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < PINCONF_COMMANDS; i++)
+		fprintf(out, "%s pinconf [--json] %s\n", i == 0 ? "usage:" : "      ",
+		    pinconf_commands[i].usage);
+	fprintf(out, "       pinconf -h\n");
+}
+
+static const struct pinconf_command *
+pinconf_find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PINCONF_COMMANDS; i++)
+		if (strcmp(pinconf_commands[i].name, name) == 0)
+			return &pinconf_commands[i];
+	return NULL;
+}
+
+static int
+pinconf_open(struct pinconf *pinconf, enum db_mode mode)
+{
+	char why[512];
+
+	if (config_load(&pinconf->config, config_path(), why, sizeof(why)) != 0)
+		return pinconf_fail(pinconf, "config %s: %s", config_path(), why);
+	pinconf->config_loaded = 1;
+	if (db_open(&pinconf->db, pinconf->config.database, mode,
+	    pinconf->config.busy_timeout) != DB_OK)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	pinconf->db_open = 1;
+	if (sinchapi_init(&pinconf->api, &pinconf->config) != 0)
+		return pinconf_fail(pinconf, "%s", pinconf->api.why);
+	pinconf->api_ready = 1;
+	return PINCONF_DONE;
+}
+
+static void
+pinconf_close(struct pinconf *pinconf)
+{
+	if (pinconf->api_ready)
+		sinchapi_cleanup(&pinconf->api);
+	if (pinconf->db_open)
+		db_close(&pinconf->db);
+	if (pinconf->config_loaded)
+		config_free(&pinconf->config);
+	cJSON_Delete(pinconf->document);
+}
+
+/* Print the report, or the one line that says why; with --json, one document either way. */
+static void
+pinconf_finish(struct pinconf *pinconf, int rc)
+{
+	cJSON *error;
+	char *text;
+
+	if (rc != PINCONF_DONE) {
+		fprintf(stderr, "pinconf: %s\n", pinconf->why);
+		if (!pinconf->json)
+			return;
+		cJSON_Delete(pinconf->document);
+		if ((pinconf->document = error = cJSON_CreateObject()) == NULL ||
+		    cJSON_AddStringToObject(error, "error", pinconf->why) == NULL)
+			return;
+	}
+	if (!pinconf->json || pinconf->document == NULL)
+		return;
+	if ((text = cJSON_Print(pinconf->document)) != NULL)
+		printf("%s\n", text);
+	free(text);
+}
+
+/* Take --json and -h from anywhere before "--"; the rest, in order, are the words. */
+static int
+pinconf_options(struct pinconf *pinconf, int argc, char **argv, char **words, int *count,
+    int *help)
+{
+	int i, options = 1;
+
+	*count = 0;
+	for (i = 1; i < argc; i++) {
+		if (options && strcmp(argv[i], "--") == 0)
+			options = 0;
+		else if (options && strcmp(argv[i], "--json") == 0)
+			pinconf->json = 1;
+		else if (options && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0))
+			*help = 1;
+		else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "pinconf: unknown option %.40s\n", argv[i]);
+			return -1;
+		} else
+			words[(*count)++] = argv[i];
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pinconf pinconf;
+	const struct pinconf_command *command;
+	char **words;
+	int count, help = 0, rc;
+
+	memset(&pinconf, 0, sizeof(pinconf));
+	if ((words = calloc((size_t)argc + 1, sizeof(*words))) == NULL) {
+		fprintf(stderr, "pinconf: out of memory\n");
+		return PINCONF_FAILED;
+	}
+	if (pinconf_options(&pinconf, argc, argv, words, &count, &help) != 0) {
+		pinconf_usage(stderr);
+		free(words);
+		return PINCONF_USAGE;
+	}
+	if (help) {
+		pinconf_usage(stdout);
+		free(words);
+		return PINCONF_DONE;
+	}
+	command = count > 0 ? pinconf_find_command(words[0]) : NULL;
+	if (command == NULL || count - 1 != command->arguments) {
+		if (count > 0 && command == NULL)
+			fprintf(stderr, "pinconf: unknown command %.40s\n", words[0]);
+		else if (count > 0)
+			fprintf(stderr, "pinconf: %s takes %d argument%s\n", command->name,
+			    command->arguments, command->arguments == 1 ? "" : "s");
+		pinconf_usage(stderr);
+		free(words);
+		return PINCONF_USAGE;
+	}
+	if ((rc = pinconf_open(&pinconf, command->mode)) == PINCONF_DONE)
+		rc = command->run(&pinconf, words + 1);
+	pinconf_finish(&pinconf, rc);
+	pinconf_close(&pinconf);
+	free(words);
+	return rc;
+}

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+# guess-limits.t: wrong PINs at getticket.cgi count per source (an IPv4
+# address, an IPv6 /64, the client behind a trusted proxy); a source with
+# guess_limit failures in guess_window is locked out (429 with Retry-After);
+# past the hour's guess_budget only sources that joined before may try.
+import datetime
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pinconf  # noqa: E402
+from pinconf import getticket  # noqa: E402
+
+RIGHT = '4321'
+TOO_MANY = 'Too many wrong PINs from your network. Please try again later.'
+
+
+def ago(seconds):
+    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
+    return when.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def retry_after(r):
+    value = r.headers.get('retry-after', '')
+    return int(value) if re.fullmatch(r'[0-9]+', value) else None
+
+
+def from_(address):
+    return {'X-Forwarded-For': address}
+
+
+def count(scratch, source=None):
+    if source is None:
+        return scratch.query('SELECT count(*) AS n FROM pin_guess')[0]['n']
+    return scratch.query('SELECT count(*) AS n FROM pin_guess WHERE source = ?', (source,))[0]['n']
+
+
+def check_locked(t, server, scratch, r, mark, before, what, retry=None):
+    """A 429 refusal: JSON, one log line, nothing written, Retry-After."""
+    t.is_(r.status, 429, '%s is refused with 429' % what)
+    t.is_((r.json or {}).get('error') if isinstance(r.json, dict) else None, TOO_MANY,
+          '%s: the error says to try again later' % what)
+    t.is_(scratch.counts(), before, '%s: nothing is written (no guess, no identity)' % what)
+    t.is_(len(server.log_since(mark)), 1, '%s: exactly one log line' % what)
+    got = retry_after(r)
+    if retry is None:
+        t.ok(got is not None and got >= 1, '%s: Retry-After is a whole number of seconds' % what,
+             diag=r.headers.get('retry-after'))
+    else:
+        t.between(got, retry[0], retry[1], '%s: Retry-After is %d to %d s' % (what, retry[0], retry[1]))
+
+
+def test_ipv4(t):
+    scratch = pinconf.Scratch('guess-limits-ipv4', settings={'guess_limit': 3, 'guess_window': 900})
+    scratch.add_conference('Weekly sync', RIGHT)
+    server = pinconf.start_server(scratch)
+    source = 'ip:127.0.0.1'
+    for n in range(1, 4):
+        r = getticket(server, 'Eve', '000%d' % n)
+        t.is_(r.status, 404, 'IPv4: wrong PIN %d of guess_limit 3 gets 404' % n)
+    t.is_(count(scratch, source), 3, 'IPv4: the three wrong PINs count against ip:127.0.0.1')
+    t.is_([row['source'] for row in scratch.query('SELECT source FROM locked_out')], [source],
+          'IPv4: locked_out lists ip:127.0.0.1')
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Eve', RIGHT)
+    check_locked(t, server, scratch, r, mark, before, 'IPv4: the right PIN after 3 wrong ones', (895, 900))
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Eve', '0009')
+    check_locked(t, server, scratch, r, mark, before, 'IPv4: another wrong PIN while locked out')
+
+    # Retry-After: until the oldest of the last guess_limit guesses leaves the window.
+    scratch.execute('DELETE FROM pin_guess')
+    for seconds in (400, 200, 100, 50):
+        scratch.execute('INSERT INTO pin_guess(source, at) VALUES (?, ?)', (source, ago(seconds)))
+    r = getticket(server, 'Eve', RIGHT)
+    t.is_(r.status, 429, 'IPv4: four guesses 400, 200, 100 and 50 s old lock the address out')
+    t.between(retry_after(r), 698, 701, 'IPv4: Retry-After is 900 - 200 = 700 s: the oldest of the last 3 guesses'
+              ' (200 s old) leaves the window then, not the 400 s old one')
+    scratch.execute('DELETE FROM pin_guess')
+    for seconds in (950, 920, 10):
+        scratch.execute('INSERT INTO pin_guess(source, at) VALUES (?, ?)', (source, ago(seconds)))
+    r = getticket(server, 'Eve', RIGHT)
+    t.is_(r.status, 200, 'IPv4: guesses older than guess_window do not count: 1 in the window, the right PIN gets in')
+    scratch.execute("UPDATE setting SET value = 1000 WHERE name = 'guess_window'")
+    r = getticket(server, 'Eve', RIGHT)
+    t.is_(r.status, 429, 'IPv4: with guess_window raised to 1000 s the same three guesses lock the address out')
+    t.between(retry_after(r), 48, 51, 'IPv4: Retry-After is then 1000 - 950 = 50 s')
+    scratch.execute('DELETE FROM pin_guess WHERE source = ?', (source,))
+    r = getticket(server, 'Eve', RIGHT)
+    t.is_(r.status, 200, "IPv4: an admin's DELETE FROM pin_guess lifts the lockout")
+
+
+def test_ipv6(t):
+    if not pinconf.ipv6_loopback_usable():
+        t.skip('IPv6: guesses from ::1 count against its /64', 'cannot listen on [::1] here')
+        return
+    scratch = pinconf.Scratch('guess-limits-ipv6', settings={'guess_limit': 2})
+    scratch.add_conference('Weekly sync', RIGHT)
+    server = pinconf.start_server(scratch, host='::1')
+    r = getticket(server, 'Ann', RIGHT)
+    t.is_(r.status, 200, 'IPv6: a server on [::1] issues credentials')
+    t.is_(scratch.query('SELECT source FROM identity'), [{'source': 'net:::/64'}],
+          'IPv6: the identity records the /64 of ::1 (net:::/64)')
+    for n in (1, 2):
+        r = getticket(server, 'Eve', '000%d' % n)
+        t.is_(r.status, 404, 'IPv6: wrong PIN %d from ::1 gets 404' % n)
+    t.is_(count(scratch, 'net:::/64'), 2, 'IPv6: the wrong PINs count against net:::/64, not one address')
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Eve', RIGHT)
+    check_locked(t, server, scratch, r, mark, before, 'IPv6: the right PIN from ::1 after guess_limit wrong ones')
+
+
+def test_proxy(t):
+    scratch = pinconf.Scratch('guess-limits-proxy', settings={'guess_limit': 3})
+    scratch.add_conference('Weekly sync', RIGHT)
+    scratch.write_config(trusted_proxies='127.0.0.1')
+    server = pinconf.start_server(scratch)
+
+    r = getticket(server, 'Ann', RIGHT, headers=from_('198.51.100.7'))
+    t.is_((r.status, scratch.query('SELECT source FROM identity')), (200, [{'source': 'ip:198.51.100.7'}]),
+          'proxy: behind a trusted proxy the source is the X-Forwarded-For address')
+    r = getticket(server, 'Ann', '0001', headers=from_('198.51.100.8, 127.0.0.1'))
+    t.is_(count(scratch, 'ip:198.51.100.8'), 1,
+          'proxy: a chain through trusted hops counts against the first untrusted address')
+    r = getticket(server, 'Ann', '0001', headers=from_('203.0.113.66, 198.51.100.9'))
+    t.is_(count(scratch, 'ip:198.51.100.9'), 1,
+          'proxy: a chain counts against the rightmost untrusted hop, not what the client claims before it')
+
+    # Many IPv6 addresses of one /64 share one count.
+    net = 'net:2001:db8:1:2::/64'
+    for n, address in enumerate(('2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:abcd::7'), 1):
+        r = getticket(server, 'Eve', '000%d' % n, headers=from_(address))
+        t.is_(r.status, 404, 'proxy: wrong PIN %d from %s gets 404' % (n, address))
+    t.is_(count(scratch, net), 3, 'proxy: three addresses of 2001:db8:1:2::/64 count as one source')
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Eve', RIGHT, headers=from_('2001:db8:1:2::99'))
+    check_locked(t, server, scratch, r, mark, before, 'proxy: a fourth address of the locked /64 with the right PIN')
+    r = getticket(server, 'Eve', RIGHT, headers=from_('2001:db8:1:3::1'))
+    t.is_(r.status, 200, 'proxy: another /64 (2001:db8:1:3::/64) is not locked out')
+    r = getticket(server, 'Eve', RIGHT, headers=from_('::ffff:198.51.100.7'))
+    t.is_(scratch.query('SELECT source FROM identity WHERE user_id = ?', ((r.json or {}).get('userId'),)),
+          [{'source': 'ip:198.51.100.7'}], 'proxy: an IPv4-mapped IPv6 address counts as the IPv4 address')
+    t.is_(count(scratch, 'ip:127.0.0.1'), 0, 'proxy: nothing counted against the proxy itself')
+
+    # Fail closed: a trusted proxy that sends what is not an address.
+    for value, what in (('not-an-address', 'a word'), ('198.51.100.300', 'an IPv4 address out of range'),
+                        ('2001:db8::1::2', 'a malformed IPv6 address'), ('198.51.100.7/24', 'a CIDR range'),
+                        ('198.51.100.7, junk', 'a chain with junk at the end')):
+        before, mark = scratch.counts(), server.log_mark()
+        r = getticket(server, 'Eve', RIGHT, headers=from_(value))
+        pinconf.check_refusal(t, server, scratch, r, mark, before,
+                              'proxy: X-Forwarded-For with %s from a trusted proxy' % what, 403)
+
+    # Ranges: the proxy may be named by a CIDR range among others.
+    scratch.write_config(trusted_proxies='10.0.0.0/8, 127.0.0.0/8 2001:db8:ffff::/48')
+    r = getticket(server, 'Eve', '0007', headers=from_('198.51.100.77'))
+    t.is_(count(scratch, 'ip:198.51.100.77'), 1, 'proxy: trusted_proxies may name the proxy by a CIDR range')
+    for value, what in (('not-a-range', 'a word'), ('127.0.0.1/33', 'an IPv4 prefix over 32'),
+                        ('::1/129', 'an IPv6 prefix over 128')):
+        scratch.write_config(trusted_proxies=value)
+        before, mark = scratch.counts(), server.log_mark()
+        r = getticket(server, 'Eve', RIGHT, headers=from_('198.51.100.78'))
+        pinconf.check_refusal(t, server, scratch, r, mark, before,
+                              'proxy: trusted_proxies = %s (%s) in the config' % (value, what), 500)
+
+    # An X-Forwarded-For from an address we do not trust is ignored.
+    scratch.write_config(trusted_proxies='10.0.0.1')
+    r = getticket(server, 'Eve', '0005', headers=from_('198.51.100.50'))
+    t.is_((count(scratch, 'ip:127.0.0.1'), count(scratch, 'ip:198.51.100.50')), (1, 0),
+          'untrusted: X-Forwarded-For from an untrusted REMOTE_ADDR is ignored: the guess counts against it')
+    r = getticket(server, 'Eve', RIGHT, headers=from_('garbage'))
+    t.is_(r.status, 200, 'untrusted: a garbage X-Forwarded-For from an untrusted client is ignored, not refused')
+    scratch.write_config()
+    r = getticket(server, 'Eve', '0006', headers=from_('198.51.100.51'))
+    t.is_((count(scratch, 'ip:127.0.0.1'), count(scratch, 'ip:198.51.100.51')), (2, 0),
+          'untrusted: without trusted_proxies X-Forwarded-For is ignored')
+
+
+def test_budget(t):
+    scratch = pinconf.Scratch('guess-limits-budget', settings={'guess_budget': 5, 'guess_limit': 3})
+    scratch.add_conference('Weekly sync', RIGHT)
+    scratch.write_config(trusted_proxies='127.0.0.1')
+    server = pinconf.start_server(scratch)
+
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    t.is_(r.status, 200, 'budget: a regular participant joins from 192.0.2.1')
+    t.is_([row['source'] for row in scratch.query('SELECT source FROM known_source')], ['ip:192.0.2.1'],
+          'budget: 192.0.2.1 is now a known source')
+
+    # An attacker with many addresses, one guess each.
+    statuses = []
+    for n in range(1, 31):
+        r = getticket(server, 'Eve', '%04d' % (9000 + n), headers=from_('203.0.113.%d' % n))
+        statuses.append(r.status)
+    t.is_(statuses[:5], [404] * 5, 'budget: the first 5 wrong PINs (guess_budget 5) get 404')
+    t.is_(statuses[5:], [429] * 25, 'budget: every later guess from a new address gets 429')
+    t.is_(count(scratch), 5, 'budget: 30 addresses made only guess_budget (5) failures in the hour')
+    t.is_(scratch.query('SELECT budget, spent FROM guess_budget'), [{'budget': 5, 'spent': 5}],
+          'budget: the guess_budget view shows it spent')
+
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Eve', RIGHT, headers=from_('203.0.113.200'))
+    check_locked(t, server, scratch, r, mark, before,
+                 'budget: the right PIN from a new address while the budget is spent', (3590, 3600))
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    t.is_(r.status, 200, 'budget: the known source still gets in with the right PIN')
+    for n in range(1, 4):
+        r = getticket(server, 'Ann', '000%d' % n, headers=from_('192.0.2.1'))
+        t.is_(r.status, 404, 'budget: the known source\'s wrong PIN %d is still looked up (404)' % n)
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    check_locked(t, server, scratch, r, mark, before,
+                 'budget: the known source after guess_limit wrong PINs (its own limit)')
+
+    # Known means joined within 30 days.
+    scratch.execute('DELETE FROM pin_guess WHERE source = ?', ('ip:192.0.2.1',))
+    scratch.execute('UPDATE known_source SET last_joined = ?', (ago(31 * 86400),))
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    t.is_(r.status, 429, 'budget: a source that last joined 31 days ago is no longer known: 429')
+
+    # The budget is per hour.
+    scratch.execute('UPDATE pin_guess SET at = ?', (ago(3601),))
+    r = getticket(server, 'Eve', RIGHT, headers=from_('203.0.113.201'))
+    t.is_(r.status, 200, 'budget: once the failures are over an hour old a new address gets in again')
+
+
+def main(t):
+    test_ipv4(t)
+    test_ipv6(t)
+    test_proxy(t)
+    test_budget(t)
+
+
+pinconf.run(main)
