@@ -185,7 +185,7 @@ db_column_copy(sqlite3_stmt *stmt, int column, char *out, size_t size)
 	snprintf(out, size, "%s", text != NULL ? (const char *)text : "");
 }
 
-static int
+int
 db_check_version(struct db *db)
 {
 	int version;
@@ -236,6 +236,23 @@ db_busy(void *context, int count)
 	return 1;
 }
 
+/*
+ * A CGI's connection is nearly always the only one, and SQLite's last
+ * connection to close checkpoints the WAL into the database and deletes the
+ * -wal and -shm files: four fdatasync and two unlink a request.  Leave both
+ * in place; checkpoints then come from the automatic threshold (1000 pages)
+ * at commit, after which the WAL is written again from its start, so it
+ * stays bounded.
+ */
+static void
+db_keep_wal(struct db *db)
+{
+	int on = 1;
+
+	sqlite3_db_config(db->handle, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(db->handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+}
+
 int
 db_open(struct db *db, const char *path, enum db_mode mode, int busy_timeout_ms)
 {
@@ -256,6 +273,7 @@ db_open(struct db *db, const char *path, enum db_mode mode, int busy_timeout_ms)
 	db->busy_seed = (unsigned int)getpid() ^ (unsigned int)db->busy_since.tv_nsec;
 	sqlite3_busy_handler(db->handle, db_busy, db);
 	sqlite3_extended_result_codes(db->handle, 1);
+	db_keep_wal(db);
 	if ((rc = db_check_version(db)) != DB_OK) {
 		db_close(db);
 		return rc;
@@ -278,6 +296,21 @@ db_close(struct db *db)
 	}
 	sqlite3_close(db->handle);
 	db->handle = NULL;
+}
+
+void
+db_request_done(struct db *db)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (db->handle == NULL)
+		return;
+	db_rollback(db);
+	/* A statement left on a row keeps its read transaction, and with it an
+	 * old snapshot and a WAL no checkpoint can reset, into the next request. */
+	while ((stmt = sqlite3_next_stmt(db->handle, stmt)) != NULL)
+		sqlite3_reset(stmt);
+	db->why[0] = '\0';
 }
 
 int
