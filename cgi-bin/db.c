@@ -236,13 +236,33 @@ db_busy(void *context, int count)
 	return 1;
 }
 
+/* WAL frames (pages) after which a commit checkpoints: about 1 MiB. */
+#define DB_WAL_CHECKPOINT_FRAMES	256
+
+/*
+ * Replaces SQLite's automatic checkpoint.  A PASSIVE checkpoint is not
+ * enough for CGIs: the first connection to open the database rebuilds the
+ * -shm index from the WAL and counts every frame as not yet copied, so the
+ * WAL never starts over, grows without end, and every CGI reads all of it.
+ * TRUNCATE empties it; without the busy handler, so that a reader or writer
+ * in the way costs a retry at a later commit, never a wait now.
+ */
+static int
+db_wal_hook(void *context, sqlite3 *handle, const char *name, int frames)
+{
+	if (frames < DB_WAL_CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	sqlite3_busy_handler(handle, NULL, NULL);
+	sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_handler(handle, db_busy, context);
+	return SQLITE_OK;
+}
+
 /*
  * A CGI's connection is nearly always the only one, and SQLite's last
  * connection to close checkpoints the WAL into the database and deletes the
  * -wal and -shm files: four fdatasync and two unlink a request.  Leave both
- * in place; checkpoints then come from the automatic threshold (1000 pages)
- * at commit, after which the WAL is written again from its start, so it
- * stays bounded.
+ * in place; checkpoints come from db_wal_hook, so the WAL stays bounded.
  */
 static void
 db_keep_wal(struct db *db)
@@ -251,6 +271,7 @@ db_keep_wal(struct db *db)
 
 	sqlite3_db_config(db->handle, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_file_control(db->handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+	sqlite3_wal_hook(db->handle, db_wal_hook, db);
 }
 
 int
