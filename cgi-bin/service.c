@@ -58,6 +58,8 @@ service_forget_config(struct service *service)
 	if (service->config_loaded)
 		config_free(&service->config);
 	service->config_loaded = 0;
+	free(service->config_file);
+	service->config_file = NULL;
 }
 
 /*
@@ -73,6 +75,8 @@ service_config(struct service *service, char *why, size_t why_size)
 	struct stat now;
 	time_t second;
 
+	if (service->config_loaded && strcmp(path, service->config_file) != 0)
+		service_forget_config(service);
 	if (service->config_loaded) {
 		if (!service->persistent)
 			return &service->config;
@@ -88,8 +92,15 @@ service_config(struct service *service, char *why, size_t why_size)
 		snprintf(why, why_size, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
-	if (config_load(&service->config, path, why, why_size) != 0)
+	if ((service->config_file = strdup(path)) == NULL) {
+		snprintf(why, why_size, "out of memory");
 		return NULL;
+	}
+	if (config_load(&service->config, path, why, why_size) != 0) {
+		free(service->config_file);
+		service->config_file = NULL;
+		return NULL;
+	}
 	service->config_loaded = 1;
 	service->config_device = now.st_dev;
 	service->config_inode = now.st_ino;
@@ -211,6 +222,30 @@ service_fastcgi_parameter(void *context, const char *name)
 	return FCGX_GetParam(name, context);
 }
 
+/*
+ * mod_fcgid gives a FastCGI program the variables of SetEnv, all that a
+ * .htaccess can set, as request parameters, never as its environment
+ * (FcgidInitialEnv is for the server config only).  So when PINCONF_CONFIG
+ * was not in the environment at start, the request's value is put there,
+ * where config_path() and every log line read it.  Parameters come from
+ * the server's configuration; a client cannot set this one.
+ */
+static void
+service_config_from_request(struct service *service, FCGX_ParamArray parameters)
+{
+	const char *wanted, *current;
+
+	if (service->config_from_environment)
+		return;
+	wanted = FCGX_GetParam("PINCONF_CONFIG", parameters);
+	current = getenv("PINCONF_CONFIG");
+	if (wanted == NULL || *wanted == '\0') {
+		if (current != NULL)
+			unsetenv("PINCONF_CONFIG");
+	} else if (current == NULL || strcmp(current, wanted) != 0)
+		setenv("PINCONF_CONFIG", wanted, 1);
+}
+
 static void
 service_on_sigterm(int signal_number)
 {
@@ -267,6 +302,8 @@ service_serve_fastcgi(struct service *service, service_handler *handler)
 	int parsed;
 
 	service->persistent = 1;
+	service->config_from_environment = getenv("PINCONF_CONFIG") != NULL &&
+	    *getenv("PINCONF_CONFIG") != '\0';
 	if (service_signals(&term) != 0 || FCGX_InitRequest(&fastcgi, 0,
 	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		fprintf(stderr, "%s: cannot start FastCGI: %s\n", service->program, strerror(errno));
@@ -274,6 +311,7 @@ service_serve_fastcgi(struct service *service, service_handler *handler)
 	}
 	while (service_accept(&fastcgi, &term) >= 0) {
 		parameters.context = fastcgi.envp;
+		service_config_from_request(service, fastcgi.envp);
 		in = fopencookie(fastcgi.in, "r", reader);
 		out = fopencookie(fastcgi.out, "w", writer);
 		if (in == NULL || out == NULL) {

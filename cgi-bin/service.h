@@ -20,6 +20,8 @@ struct service {
 	int		 persistent;	/* FastCGI: keep config and database between requests */
 	struct config	 config;
 	int		 config_loaded;
+	char		*config_file;	/* the path it was read from (owned) */
+	int		 config_from_environment;	/* PINCONF_CONFIG set at start */
 	dev_t		 config_device;	/* the identity of the file config was read from */
 	ino_t		 config_inode;
 	struct timespec	 config_mtime;
