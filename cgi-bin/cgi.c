@@ -16,10 +16,19 @@
 /* The most of an unwanted body we read, so that a server does not reset us. */
 #define CGI_DRAIN_MAX	(1024 * 1024)
 
+/* A CGI's parameters are its environment. */
 static const char *
-environment(const char *name)
+environment_lookup(void *context, const char *name)
 {
-	const char *value = getenv(name);
+	(void)context;
+	return getenv(name);
+}
+
+/* A parameter's value, NULL when absent or empty, as RFC 3875 treats both. */
+static const char *
+parameter(const struct cgi_parameters *parameters, const char *name)
+{
+	const char *value = parameters->lookup(parameters->context, name);
 
 	return value != NULL && *value != '\0' ? value : NULL;
 }
@@ -29,16 +38,16 @@ environment(const char *name)
  * as received, before any rewrite; SCRIPT_NAME + PATH_INFO only without it.
  */
 static char *
-request_path(void)
+request_path(const struct cgi_parameters *parameters)
 {
-	const char *uri = environment("REQUEST_URI");
+	const char *uri = parameter(parameters, "REQUEST_URI");
 	const char *script, *info;
 	char *path;
 
 	if (uri != NULL)
 		return strndup(uri, strcspn(uri, "?"));
-	script = environment("SCRIPT_NAME");
-	info = environment("PATH_INFO");
+	script = parameter(parameters, "SCRIPT_NAME");
+	info = parameter(parameters, "PATH_INFO");
 	if (asprintf(&path, "%s%s", script ? script : "", info ? info : "") < 0)
 		return NULL;
 	return path;
@@ -47,24 +56,33 @@ request_path(void)
 int
 cgi_request_from_environment(struct cgi_request *request, const char *program)
 {
-	const char *query = environment("QUERY_STRING");
+	struct cgi_parameters parameters = { environment_lookup, NULL };
+
+	return cgi_request_from_parameters(request, program, &parameters);
+}
+
+int
+cgi_request_from_parameters(struct cgi_request *request, const char *program,
+    const struct cgi_parameters *parameters)
+{
+	const char *query = parameter(parameters, "QUERY_STRING");
 
 	memset(request, 0, sizeof(*request));
 	request->program = program;
-	request->method = environment("REQUEST_METHOD");
-	request->content_type = environment("CONTENT_TYPE");
-	request->content_length = environment("CONTENT_LENGTH");
+	request->method = parameter(parameters, "REQUEST_METHOD");
+	request->content_type = parameter(parameters, "CONTENT_TYPE");
+	request->content_length = parameter(parameters, "CONTENT_LENGTH");
 	request->query = query != NULL ? query : "";
-	request->remote_address = environment("REMOTE_ADDR");
-	request->forwarded_for = environment("HTTP_X_FORWARDED_FOR");
-	request->origin = environment("HTTP_ORIGIN");
-	request->fetch_site = environment("HTTP_SEC_FETCH_SITE");
-	request->host = environment("HTTP_HOST");
-	request->authorization = environment("HTTP_AUTHORIZATION");
-	request->timestamp = environment("HTTP_X_TIMESTAMP");
+	request->remote_address = parameter(parameters, "REMOTE_ADDR");
+	request->forwarded_for = parameter(parameters, "HTTP_X_FORWARDED_FOR");
+	request->origin = parameter(parameters, "HTTP_ORIGIN");
+	request->fetch_site = parameter(parameters, "HTTP_SEC_FETCH_SITE");
+	request->host = parameter(parameters, "HTTP_HOST");
+	request->authorization = parameter(parameters, "HTTP_AUTHORIZATION");
+	request->timestamp = parameter(parameters, "HTTP_X_TIMESTAMP");
 	if (request->method == NULL)
 		request->method = "";
-	if ((request->path = request_path()) == NULL)
+	if ((request->path = request_path(parameters)) == NULL)
 		return -1;
 	return 0;
 }

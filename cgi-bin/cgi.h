@@ -34,8 +34,21 @@ struct cgi_response {
 	size_t		 body_length;
 };
 
+/*
+ * Where a request's RFC 3875 meta-variables come from: the environment of a
+ * CGI, or a FastCGI request's parameters.  lookup returns NULL when absent;
+ * what it returns must outlive the request.
+ */
+struct cgi_parameters {
+	const char	*(*lookup)(void *context, const char *name);
+	void		*context;
+};
+
 /* Fill request from the CGI environment; body is read later. 0, or -1 on ENOMEM. */
 int	 cgi_request_from_environment(struct cgi_request *, const char *program);
+/* The same from any source of meta-variables (FastCGI parameters). */
+int	 cgi_request_from_parameters(struct cgi_request *, const char *program,
+	    const struct cgi_parameters *);
 void	 cgi_request_free(struct cgi_request *);
 
 /*

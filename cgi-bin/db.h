@@ -114,6 +114,10 @@ enum db_mode { DB_READ_ONLY, DB_READ_WRITE };
 /* Open path (never creating it) and check its schema version. */
 int	 db_open(struct db *, const char *path, enum db_mode, int busy_timeout_ms);
 void	 db_close(struct db *);
+/* The file's schema version is the one this build knows: DB_OK, or a fault with why. */
+int	 db_check_version(struct db *);
+/* End of a request: roll back, reset every statement, forget the last error. */
+void	 db_request_done(struct db *);
 
 /* BEGIN IMMEDIATE: take the write lock now, waiting up to the busy timeout. */
 int	 db_begin(struct db *);

@@ -1,82 +1,343 @@
 /* service.c: what a program keeps between the requests it serves: config and database. */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <fcgiapp.h>
 
 #include "cgi.h"
 #include "configfile.h"
 #include "db.h"
 #include "service.h"
 
+/*
+ * The one piece of state outside struct service: a signal handler can reach
+ * nothing else.  Set by SIGTERM; the loop stops before its next accept.
+ */
+static volatile sig_atomic_t service_stopping;
+
+static time_t
+service_monotonic_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
+/* Whether the config file is another file, or was written, since it was read. */
+static int
+service_config_changed(const struct service *service, const struct stat *now)
+{
+	return now->st_dev != service->config_device || now->st_ino != service->config_inode ||
+	    now->st_size != service->config_size ||
+	    now->st_mtim.tv_sec != service->config_mtime.tv_sec ||
+	    now->st_mtim.tv_nsec != service->config_mtime.tv_nsec;
+}
+
+static void
+service_close_database(struct service *service)
+{
+	if (service->db_open)
+		db_close(&service->db);
+	service->db_open = 0;
+}
+
+/* Forget the config, and the database it named (db.path points into it). */
+static void
+service_forget_config(struct service *service)
+{
+	service_close_database(service);
+	if (service->config_loaded)
+		config_free(&service->config);
+	service->config_loaded = 0;
+	free(service->config_file);
+	service->config_file = NULL;
+}
+
+/*
+ * Under FastCGI a kept config is checked against its file at most once a
+ * second: a stat, and a reload when the file was replaced or written.  The
+ * file is stat'ed before it is read, so a write during the read shows next time.
+ * A config that fails to load is never kept: the next request tries again.
+ */
 const struct config *
 service_config(struct service *service, char *why, size_t why_size)
 {
-	if (service->config_loaded)
-		return &service->config;
-	if (config_load(&service->config, config_path(), why, why_size) != 0)
+	const char *path = config_path();
+	struct stat now;
+	time_t second;
+
+	if (service->config_loaded && strcmp(path, service->config_file) != 0)
+		service_forget_config(service);
+	if (service->config_loaded) {
+		if (!service->persistent)
+			return &service->config;
+		second = service_monotonic_seconds();
+		if (second == service->config_checked)
+			return &service->config;
+		service->config_checked = second;
+		if (stat(path, &now) == 0 && !service_config_changed(service, &now))
+			return &service->config;
+		service_forget_config(service);
+	}
+	if (stat(path, &now) != 0) {
+		snprintf(why, why_size, "cannot read: %s", strerror(errno));
 		return NULL;
+	}
+	if ((service->config_file = strdup(path)) == NULL) {
+		snprintf(why, why_size, "out of memory");
+		return NULL;
+	}
+	if (config_load(&service->config, path, why, why_size) != 0) {
+		free(service->config_file);
+		service->config_file = NULL;
+		return NULL;
+	}
 	service->config_loaded = 1;
+	service->config_device = now.st_dev;
+	service->config_inode = now.st_ino;
+	service->config_size = now.st_size;
+	service->config_mtime = now.st_mtim;
+	service->config_checked = service_monotonic_seconds();
 	return &service->config;
+}
+
+/*
+ * Whether the kept database must be opened again: its path now names another
+ * file (an admin restored a backup over it) or none, or its schema version
+ * changed under us (pinconf-upgrade ran).  A schema change within a version
+ * needs nothing: prepare_v2 statements prepare themselves again.
+ */
+static int
+service_database_stale(struct service *service)
+{
+	struct stat now;
+
+	if (stat(service->config.database, &now) != 0)
+		return 1;
+	if (now.st_dev != service->db_device || now.st_ino != service->db_inode)
+		return 1;
+	return db_check_version(&service->db) != DB_OK;
 }
 
 int
 service_database(struct service *service, enum db_mode mode, struct db **db)
 {
+	struct stat before;
 	int rc;
 
 	*db = &service->db;
-	if (service->db_open && service->db_mode == mode)
+	if (service->db_open && service->db_mode == mode &&
+	    (!service->persistent || !service_database_stale(service)))
 		return DB_OK;
-	if (service->db_open) {
-		db_close(&service->db);
-		service->db_open = 0;
-	}
+	service_close_database(service);
 	if (!service->config_loaded) {
 		memset(&service->db, 0, sizeof(service->db));
 		snprintf(service->db.why, sizeof(service->db.why), "no configuration loaded");
 		return DB_FAULT;
 	}
+	/* Before the open: a file replaced in between is seen, and opened, next time. */
+	if (stat(service->config.database, &before) != 0)
+		memset(&before, 0, sizeof(before));
 	if ((rc = db_open(&service->db, service->config.database, mode,
 	    service->config.busy_timeout)) != DB_OK)
 		return rc;
 	service->db_open = 1;
 	service->db_mode = mode;
+	service->db_device = before.st_dev;
+	service->db_inode = before.st_ino;
 	return DB_OK;
 }
 
 void
 service_request_done(struct service *service)
 {
+	service->requests++;
 	if (service->db_open)
-		db_rollback(&service->db);
+		db_request_done(&service->db);
 	if (service->persistent)
 		return;
-	if (service->db_open)
-		db_close(&service->db);
-	service->db_open = 0;
-	if (service->config_loaded)
-		config_free(&service->config);
-	service->config_loaded = 0;
+	service_forget_config(service);
+}
+
+/* Serve request, whose body comes from in, and write the response to out. */
+static int
+service_serve(struct service *service, service_handler *handler,
+    struct cgi_request *request, int parsed, FILE *in, FILE *out)
+{
+	struct cgi_response response;
+	int rc;
+
+	cgi_response_init(&response);
+	if (parsed != 0)
+		cgi_refuse(request, &response, 500, "internal error", "out of memory");
+	else
+		handler(service, request, in, &response);
+	service_request_done(service);
+	cgi_request_drain(request, in);
+	rc = cgi_response_write(&response, out);
+	cgi_request_free(request);
+	cgi_response_free(&response);
+	return rc;
+}
+
+static int
+service_serve_cgi(struct service *service, service_handler *handler)
+{
+	struct cgi_request request;
+	int parsed;
+
+	parsed = cgi_request_from_environment(&request, service->program);
+	return service_serve(service, handler, &request, parsed, stdin, stdout) == 0 ? 0 : 1;
+}
+
+/* FastCGI streams as stdio, so that handlers and cgi.c keep their FILE *. */
+static ssize_t
+service_stream_read(void *cookie, char *buffer, size_t size)
+{
+	int got = FCGX_GetStr(buffer, size > INT_MAX ? INT_MAX : (int)size, cookie);
+
+	return got >= 0 ? got : -1;
+}
+
+static ssize_t
+service_stream_write(void *cookie, const char *buffer, size_t size)
+{
+	int put = FCGX_PutStr(buffer, size > INT_MAX ? INT_MAX : (int)size, cookie);
+
+	return put >= 0 ? put : -1;
+}
+
+static const char *
+service_fastcgi_parameter(void *context, const char *name)
+{
+	return FCGX_GetParam(name, context);
+}
+
+/*
+ * mod_fcgid gives a FastCGI program the variables of SetEnv, all that a
+ * .htaccess can set, as request parameters, never as its environment
+ * (FcgidInitialEnv is for the server config only).  So when PINCONF_CONFIG
+ * was not in the environment at start, the request's value is put there,
+ * where config_path() and every log line read it.  Parameters come from
+ * the server's configuration; a client cannot set this one.
+ */
+static void
+service_config_from_request(struct service *service, FCGX_ParamArray parameters)
+{
+	const char *wanted, *current;
+
+	if (service->config_from_environment)
+		return;
+	wanted = FCGX_GetParam("PINCONF_CONFIG", parameters);
+	current = getenv("PINCONF_CONFIG");
+	if (wanted == NULL || *wanted == '\0') {
+		if (current != NULL)
+			unsetenv("PINCONF_CONFIG");
+	} else if (current == NULL || strcmp(current, wanted) != 0)
+		setenv("PINCONF_CONFIG", wanted, 1);
+}
+
+static void
+service_on_sigterm(int signal_number)
+{
+	(void)signal_number;
+	service_stopping = 1;
+}
+
+/*
+ * SIGTERM is blocked while a request is served, so that no read, write or
+ * sleep of the request is cut short, and let through only while we wait in
+ * accept, which it then interrupts (FCGI_FAIL_ACCEPT_ON_INTR, no SA_RESTART).
+ */
+static int
+service_signals(sigset_t *term)
+{
+	struct sigaction action;
+
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &action, NULL) != 0)
+		return -1;
+	action.sa_handler = service_on_sigterm;
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGTERM, &action, NULL) != 0)
+		return -1;
+	sigemptyset(term);
+	sigaddset(term, SIGTERM);
+	return sigprocmask(SIG_BLOCK, term, NULL);
+}
+
+/* Wait for the next request; -1 when SIGTERM came or accept failed. */
+static int
+service_accept(FCGX_Request *fastcgi, const sigset_t *term)
+{
+	int rc = -1;
+
+	sigprocmask(SIG_UNBLOCK, term, NULL);
+	if (!service_stopping)
+		rc = FCGX_Accept_r(fastcgi);
+	sigprocmask(SIG_BLOCK, term, NULL);
+	return service_stopping ? -1 : rc;
+}
+
+static int
+service_serve_fastcgi(struct service *service, service_handler *handler)
+{
+	cookie_io_functions_t reader = { .read = service_stream_read };
+	cookie_io_functions_t writer = { .write = service_stream_write };
+	struct cgi_parameters parameters = { service_fastcgi_parameter, NULL };
+	struct cgi_request request;
+	FCGX_Request fastcgi;
+	FILE *in, *out;
+	sigset_t term;
+	int parsed;
+
+	service->persistent = 1;
+	service->config_from_environment = getenv("PINCONF_CONFIG") != NULL &&
+	    *getenv("PINCONF_CONFIG") != '\0';
+	if (service_signals(&term) != 0 || FCGX_InitRequest(&fastcgi, 0,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		fprintf(stderr, "%s: cannot start FastCGI: %s\n", service->program, strerror(errno));
+		return 1;
+	}
+	while (service_accept(&fastcgi, &term) >= 0) {
+		parameters.context = fastcgi.envp;
+		service_config_from_request(service, fastcgi.envp);
+		in = fopencookie(fastcgi.in, "r", reader);
+		out = fopencookie(fastcgi.out, "w", writer);
+		if (in == NULL || out == NULL) {
+			fprintf(stderr, "%s: out of memory\n", service->program);
+			FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", fastcgi.out);
+		} else {
+			parsed = cgi_request_from_parameters(&request, service->program, &parameters);
+			service_serve(service, handler, &request, parsed, in, out);
+		}
+		if (in != NULL)
+			fclose(in);
+		if (out != NULL)
+			fclose(out);
+		FCGX_Finish_r(&fastcgi);
+	}
+	FCGX_Free(&fastcgi, 1);
+	service_forget_config(service);
+	return 0;
 }
 
 int
 service_main(const char *program, service_handler *handler)
 {
 	struct service service = { .program = program };
-	struct cgi_request request;
-	struct cgi_response response;
-	int rc;
 
-	cgi_response_init(&response);
-	if (cgi_request_from_environment(&request, program) != 0)
-		cgi_refuse(&request, &response, 500, "internal error", "out of memory");
-	else
-		handler(&service, &request, stdin, &response);
-	service_request_done(&service);
-	cgi_request_drain(&request, stdin);
-	rc = cgi_response_write(&response, stdout);
-	cgi_request_free(&request);
-	cgi_response_free(&response);
-	return rc == 0 ? 0 : 1;
+	if (FCGX_IsCGI())
+		return service_serve_cgi(&service, handler);
+	return service_serve_fastcgi(&service, handler);
 }

@@ -3,6 +3,8 @@
 #define PINCONF_SERVICE_H
 
 #include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "cgi.h"
 #include "configfile.h"
@@ -18,9 +20,19 @@ struct service {
 	int		 persistent;	/* FastCGI: keep config and database between requests */
 	struct config	 config;
 	int		 config_loaded;
+	char		*config_file;	/* the path it was read from (owned) */
+	int		 config_from_environment;	/* PINCONF_CONFIG set at start */
+	dev_t		 config_device;	/* the identity of the file config was read from */
+	ino_t		 config_inode;
+	struct timespec	 config_mtime;
+	off_t		 config_size;
+	time_t		 config_checked;	/* CLOCK_MONOTONIC second of the last stat */
 	struct db	 db;
 	int		 db_open;
 	enum db_mode	 db_mode;
+	dev_t		 db_device;	/* the identity of the file db has open */
+	ino_t		 db_inode;
+	unsigned long	 requests;	/* served by this process */
 };
 
 /* The config, loaded now or kept; NULL with a one-line reason in why (no secret in it). */
@@ -38,7 +50,11 @@ void	 service_request_done(struct service *);
 typedef void service_handler(struct service *, struct cgi_request *, FILE *in,
 	    struct cgi_response *);
 
-/* The whole of a program's main(): serve one request as a CGI, or many under FastCGI. */
+/*
+ * The whole of a program's main(): serve one request as a CGI, or, when
+ * standard input is a listening socket (a FastCGI process manager started
+ * us), serve FastCGI requests until SIGTERM.
+ */
 int	 service_main(const char *program, service_handler *handler);
 
 #endif

@@ -16,6 +16,8 @@ import pinconf  # noqa: E402
 from pinconf import ice_phone, pie, new_callid, SECRET  # noqa: E402
 
 PIN = '4321'
+# PINCONF_MODE=fastcgi (t/apache-htaccess-fastcgi.fastcgi): the mod_fcgid variant.
+SHIPPED = 'htaccess-pinconf-fcgid' if pinconf.server_mode() == 'fastcgi' else 'htaccess-pinconf'
 SHIPPED_SETENV = re.compile(r'^SetEnv PINCONF_CONFIG .*$', re.M)
 
 
@@ -51,9 +53,9 @@ def make_site(t, scratch):
 
     config = os.path.join(web, 'pinconf.conf')
     database = scratch.make_db(os.path.join(web, 'pinconf.db'))
-    with open(os.path.join(scratch.pkgdatadir, 'examples', 'htaccess-pinconf')) as f:
+    with open(os.path.join(scratch.pkgdatadir, 'examples', SHIPPED)) as f:
         shipped = f.read()
-    t.is_(len(SHIPPED_SETENV.findall(shipped)), 1, 'the installed htaccess-pinconf has one SetEnv PINCONF_CONFIG line to edit')
+    t.is_(len(SHIPPED_SETENV.findall(shipped)), 1, 'the installed %s has one SetEnv' % SHIPPED + ' PINCONF_CONFIG line to edit')
     with open(os.path.join(web, '.htaccess'), 'w') as out:
         out.write(SHIPPED_SETENV.sub(lambda m: 'SetEnv PINCONF_CONFIG ' + config, shipped))
     scratch.write_config(path=config, database=database)

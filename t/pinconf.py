@@ -16,11 +16,14 @@ A test file does:
 
 Pieces:
   Tap            TAP output: ok(), is_(), like(), diag(), done(); '# TODO' via todo=.
-  Scratch        t/tmp/<name>/ under the build dir (t/tmp/<name>-apache/ under Apache):
+  Scratch        t/tmp/<name>/ under the build dir (t/tmp/<name>-apache/ under Apache,
+                 t/tmp/<name>[-apache]-fastcgi/ in FastCGI mode):
                  a fresh database made from the installed schema.sql, a pinconf.conf,
                  helpers to query the database.
   start_server   a real web server, lighttpd or Apache (the environment variable
                  PINCONF_SERVER picks the default), serving the installed CGIs through
+                 (PINCONF_MODE=fastcgi: as FastCGI programs the server starts, with the
+                 shipped FastCGI snippet; cgi, the default: as CGIs)
                  the shipped configuration snippet, as pinconf(7) says to include it.
   Server.log_*   the lines the CGIs wrote to stderr, as the CGIs wrote them, whichever
                  server relayed them (Apache's error-log prefix is taken off).
@@ -208,6 +211,8 @@ def missing_prerequisite(kinds=None):
                if not os.environ.get(name)]
     if missing:
         return '%s not set: run through make check' % ', '.join(missing)
+    if server_mode() not in MODES:
+        return 'PINCONF_MODE=%s is no mode this harness knows (%s)' % (server_mode(), ', '.join(MODES))
     for kind in kinds or (server_kind(),):
         if kind not in _SERVER_KINDS:
             return 'PINCONF_SERVER=%s is no web server kind this harness knows (%s)' % (
@@ -412,11 +417,21 @@ def server_kind():
     return os.environ.get('PINCONF_SERVER') or 'lighttpd'
 
 
+MODES = ('cgi', 'fastcgi')
+
+
+def server_mode():
+    """How the server runs the programs: $PINCONF_MODE, cgi (a process a request) by default,
+    or fastcgi (processes the server starts once, each serving many requests)."""
+    return os.environ.get('PINCONF_MODE') or 'cgi'
+
+
 class Scratch:
     """t/tmp/<name>/ in the build dir: database, config, server files.
 
     Under another server than lighttpd the directory is t/tmp/<name>-<kind>/,
-    so that both runs of a test can go on side by side (make -j).
+    and in FastCGI mode it ends in -fastcgi, so that the four runs of a test
+    can go on side by side (make -j).
     """
 
     # Tests not about guess limits must not trip the hour's global budget.
@@ -426,6 +441,8 @@ class Scratch:
         self.name = name
         if server_kind() != 'lighttpd':
             name = '%s-%s' % (name, server_kind())
+        if server_mode() != 'cgi':
+            name = '%s-%s' % (name, server_mode())
         self.dir = os.path.join(os.getcwd(), 't', 'tmp', name)
         if os.path.lexists(self.dir):
             for root, dirs, files in os.walk(self.dir):	# undo chmods of earlier runs
@@ -713,6 +730,9 @@ class Server:
         self.error_log = os.path.join(self.dir, 'error.log')
         self.console = os.path.join(self.dir, 'console.log')
         self.process = None
+        self.mode = server_mode()
+        self._config_seen = self._config_state()
+        self.socket_dir = None
 
     # Life cycle.
 
@@ -781,8 +801,71 @@ class Server:
     def answered(self, tag):
         """The request tagged tag has had its whole response."""
 
+    def _config_state(self):
+        try:
+            status = os.stat(self.config)
+        except OSError:
+            return None
+        return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_mode)
+
+    def settle_config(self):
+        """In FastCGI mode, wait until the programs will see a config changed since the last request.
+
+        A FastCGI process looks at its config file at most once a second
+        (pinconf(7)); a CGI reads it every time.  Tests change the config and
+        expect the next request to use it: waiting here keeps them one text
+        for both modes.
+        """
+        state = self._config_state()
+        if self.mode == 'fastcgi' and state != self._config_seen:
+            time.sleep(1.1)
+        self._config_seen = state
+
+    def short_dir(self, path, prefix):
+        """path, or a short directory of our own when a socket under path would not fit sun_path."""
+        if len(path) + 40 <= 100:
+            os.makedirs(path, exist_ok=True)
+            return path
+        # A deep build dir (make distcheck): the server's user must be able to enter it.
+        if self.socket_dir is None:
+            self.socket_dir = tempfile.mkdtemp(prefix=prefix)
+            os.chmod(self.socket_dir, 0o755)
+            self.scratch.chown(self.socket_dir)
+        return self.socket_dir
+
+    def fastcgi_pids(self, program='callback.cgi'):
+        """The pids of the running FastCGI processes of program that this server started."""
+        pids = []
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                    argv = f.read().split(b'\0')
+                with open('/proc/%s/stat' % entry) as f:
+                    state = f.read().rsplit(')', 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != 'Z' and argv and os.path.basename(argv[0].decode(errors='replace')) == program \
+                    and self._started_by_me(int(entry)):
+                pids.append(int(entry))
+        return sorted(pids)
+
+    def _started_by_me(self, pid):
+        """Whether pid descends from this server's process."""
+        while pid > 1:
+            if self.process is not None and pid == self.process.pid:
+                return True
+            try:
+                with open('/proc/%d/stat' % pid) as f:
+                    pid = int(f.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                return False
+        return False
+
     def request(self, method, path, body=None, headers=(), timeout=30):
         """One raw HTTP request; headers is a list of (name, value) sent as given."""
+        self.settle_config()
         extra, tag = self.request_headers()
         connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         started = time.monotonic()
@@ -905,7 +988,8 @@ class LighttpdServer(Server):
         return None
 
     def configure(self):
-        shipped = os.path.join(self.scratch.pkgdatadir, 'examples', 'lighttpd-pinconf.conf')
+        snippet = 'lighttpd-pinconf-fastcgi.conf' if self.mode == 'fastcgi' else 'lighttpd-pinconf.conf'
+        shipped = os.path.join(self.scratch.pkgdatadir, 'examples', snippet)
         lines = [
             '# main.conf written by t/pinconf.py',
             'server.port = %d' % self.port,
@@ -934,9 +1018,13 @@ class LighttpdServer(Server):
             'var.pinconf_cgibin = %s' % _conf_string(os.environ['PINCONF_CGIBINDIR']),
             'var.pinconf_htdocs = %s' % _conf_string(self.scratch.path('htdocs')),
             'var.pinconf_config = %s' % _conf_string(self.config),
-            'include %s' % _conf_string(shipped),
         ]
-        if cgis_are_sanitized():
+        if self.mode == 'fastcgi':
+            sockets = self.short_dir(os.path.join(self.dir, 'sockets'), 'pinconf-fcgi-')
+            self.scratch.chown(sockets)
+            lines.append('var.pinconf_sockets = %s' % _conf_string(sockets))
+        lines.append('include %s' % _conf_string(shipped))
+        if cgis_are_sanitized() and self.mode == 'cgi':
             lines += self.sigterm_proof_cgis()
         lines.append(self.extra_conf)
         self.main_conf = os.path.join(self.dir, 'main.conf')
@@ -972,6 +1060,11 @@ class LighttpdServer(Server):
 
     def command(self):
         return [os.environ['LIGHTTPD'], '-D', '-f', self.main_conf]
+
+    def stop(self):
+        super().stop()
+        if self.socket_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 def _which(name):
@@ -1024,6 +1117,7 @@ class ApacheServer(Server):
     # unixd and log_config are loaded only where they are not compiled in.
     MODULES = ('unixd', 'log_config', 'authz_core', 'alias', 'env', 'mime', 'dir')
     CGI_MODULES = {'cgid': ('mpm_event', 'cgid'), 'cgi': ('mpm_prefork', 'cgi')}
+    FASTCGI_MODULES = ('mpm_event', 'fcgid')
     MODULE_DIRS = ('/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/lib/httpd/modules',
                    '/usr/libexec/apache2', '/usr/local/apache2/modules')
     # Every request the harness sends carries this header; the access log
@@ -1065,6 +1159,8 @@ class ApacheServer(Server):
             return 'PINCONF_APACHE_CGI=%s: only cgid or cgi' % cls.cgi_module()
         if not cls.module_dir():
             return 'no Apache module directory with mod_cgid.so (set APACHE_MODULES)'
+        if server_mode() == 'fastcgi' and not os.path.isfile(os.path.join(cls.module_dir(), 'mod_fcgid.so')):
+            return 'mod_fcgid.so not found (apt-get install libapache2-mod-fcgid)'
         return None
 
     def __init__(self, scratch, config=None, extra_conf='', host='127.0.0.1'):
@@ -1072,7 +1168,6 @@ class ApacheServer(Server):
         self.cgi_log = self.error_log		# the CGIs' stderr goes to the ErrorLog
         self.access_log = os.path.join(self.dir, 'access.log')
         self.pid_file = os.path.join(self.dir, 'httpd.pid')
-        self.socket_dir = None
         self.script_sock = os.path.join(self.dir, 'cgid.sock')
         if len(self.script_sock) + 8 > 100:	# mod_cgid appends .PID; sun_path holds 107
             # A deep build dir (make distcheck): a short one of our own, which
@@ -1088,7 +1183,8 @@ class ApacheServer(Server):
 
     def site_conf(self):
         """The part of the main config that serves pinconf: the shipped snippet, as pinconf(7) says."""
-        shipped = os.path.join(self.scratch.pkgdatadir, 'examples', 'apache-pinconf.conf')
+        snippet = 'apache-pinconf-fcgid.conf' if self.mode == 'fastcgi' else 'apache-pinconf.conf'
+        shipped = os.path.join(self.scratch.pkgdatadir, 'examples', snippet)
         return [
             'Define PINCONF_CGIBIN %s' % _apache_word(os.environ['PINCONF_CGIBINDIR']),
             'Define PINCONF_HTDOCS %s' % _apache_word(self.scratch.path('htdocs')),
@@ -1107,7 +1203,8 @@ class ApacheServer(Server):
             'Listen %s' % self.authority(),
             'ServerName 127.0.0.1',
         ]
-        for module in self.CGI_MODULES[self.cgi_module()] + self.MODULES:
+        wanted = self.FASTCGI_MODULES if self.mode == 'fastcgi' else self.CGI_MODULES[self.cgi_module()]
+        for module in wanted + self.MODULES:
             if module not in builtin:
                 lines.append('LoadModule %s_module %s' % (module, _apache_word(
                     os.path.join(modules, 'mod_%s.so' % module))))
@@ -1119,7 +1216,12 @@ class ApacheServer(Server):
             'LogFormat "%%{%s}i %%>s \\"%%r\\" %%D" pinconf_test' % self.TAG_HEADER,
             'CustomLog %s pinconf_test' % _apache_word(self.access_log),
         ]
-        if self.cgi_module() == 'cgid':
+        if self.mode == 'fastcgi':
+            # mod_fcgid's sockets and shared process table, ours and not /var/lib/apache2/fcgid.
+            sockets = self.short_dir(os.path.join(self.dir, 'fcgid'), 'pinconf-fcgid-')
+            lines += ['FcgidIPCDir %s' % _apache_word(sockets),
+                      'FcgidProcessTableFile %s' % _apache_word(os.path.join(self.dir, 'fcgid-shm'))]
+        elif self.cgi_module() == 'cgid':
             lines.append('ScriptSock %s' % _apache_word(self.script_sock))
         if os.path.isfile('/etc/mime.types'):
             lines.append('TypesConfig /etc/mime.types')
@@ -1149,7 +1251,7 @@ class ApacheServer(Server):
             with open(self.pid_file) as f:
                 if int(f.read().strip() or 0) != self.process.pid:
                     return False
-            if self.cgi_module() == 'cgid':
+            if self.mode == 'cgi' and self.cgi_module() == 'cgid':
                 # mod_cgid names its socket ScriptSock.PID, the PID of the main process.
                 owner = os.stat('%s.%d' % (self.script_sock, self.process.pid)).st_uid
                 if _running_as_root() and owner != _web_ids()[0]:
