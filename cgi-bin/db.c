@@ -347,6 +347,14 @@ db_open(struct db *db, const char *path, enum db_mode mode, int busy_timeout_ms)
 
 	memset(db, 0, sizeof(*db));
 	db->path = path;
+	/*
+	 * One thread a process, in both modes: without SQLite's mutexes and
+	 * memory statistics a request runs some 10% fewer instructions.  Only
+	 * the first call before SQLite initialises takes effect; later ones
+	 * return SQLITE_MISUSE, which changes nothing.
+	 */
+	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* Never SQLITE_OPEN_CREATE: a missing database is the admin's to make. */
 	if (sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		db_fail(db, STMT_SCHEMA_VERSION, db->handle != NULL ?
