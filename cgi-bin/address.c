@@ -55,13 +55,16 @@ static int
 address_parse_range(const char *text, size_t length, struct address *base, int *bits)
 {
 	const char *slash = memchr(text, '/', length);
+	size_t digits, written = slash != NULL ? (size_t)(slash - text) : length;
 	char *end;
 	long value;
 	char number[4];
-	size_t digits;
+	int dotted;
 
-	if (address_parse(text, slash != NULL ? (size_t)(slash - text) : length, base) != 0)
+	if (address_parse(text, written, base) != 0)
 		return -1;
+	/* The prefix counts in the notation written: ::ffff:10.0.0.0/104 is IPv6's. */
+	dotted = memchr(text, ':', written) == NULL;
 	*bits = 128;
 	if (slash == NULL)
 		return 0;
@@ -72,9 +75,9 @@ address_parse_range(const char *text, size_t length, struct address *base, int *
 	number[digits] = '\0';
 	value = strtol(number, &end, 10);
 	if (*end != '\0' || number[0] < '0' || number[0] > '9' ||
-	    value < 0 || value > (base->is_ipv4 ? 32 : 128))
+	    value < 0 || value > (dotted ? 32 : 128))
 		return -1;
-	*bits = (int)value + (base->is_ipv4 ? 96 : 0);
+	*bits = (int)value + (dotted ? 96 : 0);
 	return 0;
 }
 
@@ -94,7 +97,7 @@ address_in_range(const struct address *address, const struct address *base, int 
 
 #define LIST_SEPARATORS	", \t"
 
-/* Call each(range) for the entries of list; -1 on the first bad entry. */
+/* Check every entry of list (-1 on the first bad one); *matched: probe is in one of them. */
 static int
 address_list_walk(const char *list, const struct address *probe, int *matched)
 {

@@ -3,6 +3,7 @@
 #define PINCONF_CONFIGFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct config {
 	char		*application_key;
@@ -14,7 +15,7 @@ struct config {
 	int		 timestamp_window;	/* seconds either side of now */
 	char		*timezone;		/* what "today" means for ends_on */
 	char		*locale;
-	char		*prompt_pin;
+	char		*prompt_pin;		/* "": "Enter N digit pin" for today's pin_length */
 	char		*say_welcome;
 	char		*say_invalid;
 	char		*say_unavailable;
@@ -25,6 +26,8 @@ struct config {
 	int		 ticket_expires;	/* seconds */
 	char		*sinch_js_url;
 	int		 retention_days;	/* 0 keeps call records forever */
+	int		 accept_basic_auth;	/* Basic key:secret on the callback: the weaker choice */
+	char		*trusted_proxies;	/* see address_client(); "" trusts none */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */
@@ -35,6 +38,9 @@ const char	*config_path(void);
  * why (never quoting a secret); the struct is freed on failure.
  */
 int	 config_load(struct config *, const char *path, char *why, size_t why_size);
+
+/* The same for an open stream: what config_load() does after fopen(). */
+int	 config_read(struct config *, FILE *, char *why, size_t why_size);
 
 /* Free everything and wipe the secret. */
 void	 config_free(struct config *);

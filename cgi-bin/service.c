@@ -74,6 +74,8 @@ service_main(const char *program, service_handler *handler)
 	else
 		handler(&service, &request, stdin, &response);
 	service_request_done(&service);
+	/* HEAD gets the headers GET would, Content-Length included, and no body. */
+	response.omit_body = request.method != NULL && strcmp(request.method, "HEAD") == 0;
 	cgi_request_drain(&request, stdin);
 	rc = cgi_response_write(&response, stdout);
 	cgi_request_free(&request);
