@@ -296,6 +296,8 @@ config_read(struct config *config, FILE *file, char *why, size_t why_size)
 	unsigned char seen[CONFIG_KEYS] = { 0 };
 	char line[CONFIG_LINE_MAX];
 	unsigned int number = 0;
+	long start = ftell(file), end;
+	size_t length;
 	int rc = -1;
 
 	memset(config, 0, sizeof(*config));
@@ -305,6 +307,14 @@ config_read(struct config *config, FILE *file, char *why, size_t why_size)
 	while (fgets(line, sizeof(line), file) != NULL) {
 		number++;
 		/* Only the last line may lack its newline; it is checked like any other. */
+		/* fgets() says nothing of a NUL, which would hide the rest of the line. */
+		end = ftell(file);
+		length = start >= 0 && end >= start ? (size_t)(end - start) : strlen(line);
+		start = end;
+		if (strlen(line) != length) {
+			snprintf(why, why_size, "line %u: holds a NUL byte", number);
+			goto out;
+		}
 		if (strchr(line, '\n') == NULL && !feof(file)) {
 			snprintf(why, why_size, "line %u: longer than %d bytes", number,
 			    CONFIG_LINE_MAX - 2);

@@ -150,8 +150,11 @@ test_lines(void)
 	refused(text, "line 4: longer than", "a last line of 1023 bytes without a newline is refused");
 	snprintf(text, sizeof(text), "%.1050s\n%s", line, BASE);
 	refused(text, "line 1: longer than", "an overlong first line is refused");
-	tap_ok(parse_length(BASE "moh = ri\0ng\n", sizeof(BASE "moh = ri\0ng\n") - 1, NULL) == -1,
-	    "a NUL byte inside a line is refused");
+	tap_ok(parse_length(BASE "moh = ri\0ng\n", sizeof(BASE "moh = ri\0ng\n") - 1, NULL) == -1 &&
+	    strstr(why, "line 4: holds a NUL byte") != NULL, "a NUL byte inside a line is refused as such");
+	tap_ok(parse_length(BASE "moh = ring\0x", sizeof(BASE "moh = ring\0x") - 1, NULL) == -1 &&
+	    strstr(why, "line 4: holds a NUL byte") != NULL,
+	    "a NUL byte inside an unterminated last line is refused, not cut there");
 	refused(with("say_welcome = a\x01" "b\n"), "say_welcome", "a control character in a value is refused");
 }
 
