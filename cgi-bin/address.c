@@ -55,13 +55,16 @@ static int
 address_parse_range(const char *text, size_t length, struct address *base, int *bits)
 {
 	const char *slash = memchr(text, '/', length);
+	size_t digits, written = slash != NULL ? (size_t)(slash - text) : length;
 	char *end;
 	long value;
 	char number[4];
-	size_t digits;
+	int dotted;
 
-	if (address_parse(text, slash != NULL ? (size_t)(slash - text) : length, base) != 0)
+	if (address_parse(text, written, base) != 0)
 		return -1;
+	/* The prefix counts in the notation written: ::ffff:10.0.0.0/104 is IPv6's. */
+	dotted = memchr(text, ':', written) == NULL;
 	*bits = 128;
 	if (slash == NULL)
 		return 0;
@@ -72,9 +75,9 @@ address_parse_range(const char *text, size_t length, struct address *base, int *
 	number[digits] = '\0';
 	value = strtol(number, &end, 10);
 	if (*end != '\0' || number[0] < '0' || number[0] > '9' ||
-	    value < 0 || value > (base->is_ipv4 ? 32 : 128))
+	    value < 0 || value > (dotted ? 32 : 128))
 		return -1;
-	*bits = (int)value + (base->is_ipv4 ? 96 : 0);
+	*bits = (int)value + (dotted ? 96 : 0);
 	return 0;
 }
 
@@ -94,7 +97,7 @@ address_in_range(const struct address *address, const struct address *base, int 
 
 #define LIST_SEPARATORS	", \t"
 
-/* Call each(range) for the entries of list; -1 on the first bad entry. */
+/* Check every entry of list (-1 on the first bad one); *matched: probe is in one of them. */
 static int
 address_list_walk(const char *list, const struct address *probe, int *matched)
 {
@@ -140,6 +143,7 @@ address_client(const struct cgi_request *request, const char *trusted,
 	struct address client, hop;
 	const char *list, *end;
 	size_t length;
+	int hops = 0;
 
 	if (request->remote_address == NULL ||
 	    address_parse(request->remote_address, strlen(request->remote_address), &client) != 0)
@@ -152,7 +156,7 @@ address_client(const struct cgi_request *request, const char *trusted,
 			while (end > list && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == ','))
 				end--;
 			/* A trusted proxy that forwards and names nobody is not understood. */
-			if (end == list && address_trusted(&client, trusted))
+			if (end == list && hops == 0)
 				return -1;
 			if (end == list)
 				break;
@@ -164,6 +168,7 @@ address_client(const struct cgi_request *request, const char *trusted,
 			if (address_parse(end - length, length, &hop) != 0)
 				return -1;
 			client = hop;
+			hops++;
 			if (!address_trusted(&hop, trusted))
 				break;
 			end -= length;

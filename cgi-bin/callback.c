@@ -344,12 +344,10 @@ callback_fault_reason(struct callback *callback)
 	    "cannot build the answer";
 }
 
-/* A fault during a live call: the caller hears an apology, never silence. */
+/* A live call we cannot serve: the caller hears an apology and a hangup, never silence. */
 static void
-callback_apologise(struct callback *callback)
+callback_say_sorry(struct callback *callback)
 {
-	cgi_log(callback->request, "call %s: %s: apologised and hung up",
-	    callback->event.callid, callback_fault_reason(callback));
 	cJSON_Delete(callback->svaml);
 	callback->svaml = svaml_new();
 	if (callback->svaml == NULL ||
@@ -362,6 +360,15 @@ callback_apologise(struct callback *callback)
 	}
 	cgi_response_set_body(callback->response, 200, "application/json",
 	    svaml_print(callback->svaml));
+}
+
+/* A fault during a live call. */
+static void
+callback_apologise(struct callback *callback)
+{
+	cgi_log(callback->request, "call %s: %s: apologised and hung up",
+	    callback->event.callid, callback_fault_reason(callback));
+	callback_say_sorry(callback);
 }
 
 static void
@@ -441,8 +448,17 @@ callback_handle(struct service *service, struct cgi_request *request, FILE *in,
 		cgi_refuse(request, response, 401, "request is not signed by Sinch", reason);
 		goto out;
 	}
-	if (sinch_event_parse(&callback.event, request->body, request->body_length) != 0) {
-		cgi_refuse(request, response, 400, callback.event.why, callback.event.why);
+	if ((status = sinch_event_parse(&callback.event, request->body,
+	    request->body_length)) != 0) {
+		/* Bad input still, but a caller is on the line: not Sinch's error tone. */
+		if (status == -2 && (callback.event.type == SINCH_ICE ||
+		    callback.event.type == SINCH_PIE)) {
+			cgi_log(request, "call %s: bad input: %s: apologised and hung up",
+			    callback.event.callid != NULL ? callback.event.callid : "?",
+			    callback.event.why);
+			callback_say_sorry(&callback);
+		} else
+			cgi_refuse(request, response, 400, callback.event.why, callback.event.why);
 		goto out;
 	}
 	if ((callback.svaml = svaml_new()) == NULL) {

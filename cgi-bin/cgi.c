@@ -284,7 +284,7 @@ cgi_response_free(struct cgi_response *response)
 	cgi_response_init(response);
 }
 
-void
+int
 cgi_response_add_header(struct cgi_response *response, const char *header)
 {
 	size_t i;
@@ -292,9 +292,12 @@ cgi_response_add_header(struct cgi_response *response, const char *header)
 	for (i = 0; i < CGI_HEADERS_MAX; i++) {
 		if (response->headers[i] == NULL) {
 			response->headers[i] = header;
-			return;
+			return 0;
 		}
 	}
+	/* A dropped header may be a security one: never send the rest without it. */
+	response->headers_overflowed = 1;
+	return -1;
 }
 
 void
@@ -347,6 +350,11 @@ cgi_response_write(const struct cgi_response *response, FILE *out)
 	int status = response->status != 0 ? response->status : 500;
 	size_t i;
 
+	if (response->headers_overflowed) {
+		fprintf(out, "Status: 500 %s\r\nContent-Length: 0\r\n\r\n", cgi_status_text(500));
+		fflush(out);
+		return -1;
+	}
 	fprintf(out, "Status: %d %s\r\n", status, cgi_status_text(status));
 	if (response->content_type != NULL)
 		fprintf(out, "Content-Type: %s\r\n", response->content_type);
@@ -355,7 +363,7 @@ cgi_response_write(const struct cgi_response *response, FILE *out)
 	if (response->extra_header != NULL)
 		fprintf(out, "%s\r\n", response->extra_header);
 	fprintf(out, "Content-Length: %zu\r\n\r\n", response->body_length);
-	if (response->body_length > 0)
+	if (response->body_length > 0 && !response->omit_body)
 		fwrite(response->body, 1, response->body_length, out);
 	return fflush(out) == 0 ? 0 : -1;
 }

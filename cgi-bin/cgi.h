@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CGI_HEADERS_MAX	6
+#define CGI_HEADERS_MAX	16
 
 struct cgi_request {
 	const char	*program;	/* for log lines: "callback.cgi" */
@@ -32,6 +32,8 @@ struct cgi_response {
 	char		*extra_header;			/* one owned "Name: value" */
 	char		*body;				/* owned */
 	size_t		 body_length;
+	int		 headers_overflowed;		/* cgi_response_write() then answers 500 */
+	int		 omit_body;			/* HEAD: headers only */
 };
 
 /*
@@ -79,12 +81,14 @@ char	*cgi_form_value(const char *encoded, const char *name);
 
 void	 cgi_response_init(struct cgi_response *);
 void	 cgi_response_free(struct cgi_response *);
-void	 cgi_response_add_header(struct cgi_response *, const char *header);
+/* 0, or -1 when full: then the response is spoiled and written as a bare 500. */
+int	 cgi_response_add_header(struct cgi_response *, const char *header);
 /* Take ownership of body (a NUL-terminated string). */
 void	 cgi_response_set_body(struct cgi_response *, int status,
 	    const char *content_type, char *body);
 /* A {"error": message} JSON body with status. */
 void	 cgi_response_json_error(struct cgi_response *, int status, const char *message);
+/* Write it; without a body for HEAD, as a bare 500 if a header did not fit. */
 int	 cgi_response_write(const struct cgi_response *, FILE *out);
 
 /* One line on stderr, which the web server puts in its error log: "program: ...". */

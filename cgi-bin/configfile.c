@@ -46,7 +46,7 @@ static const struct config_key config_keys[] = {
 	INTEGER(timestamp_window, "600", 1, 86400),
 	STRING(timezone, "UTC"),
 	STRING(locale, "en-US"),
-	STRING(prompt_pin, "Enter 4 digit pin"),
+	STRING(prompt_pin, ""),		/* "": built from pin_length */
 	STRING(say_welcome, ", Welcome to the conference"),
 	STRING(say_invalid, "Invalid code"),
 	STRING(say_unavailable, "Sorry, the conference service is unavailable. Please try again later."),
@@ -73,6 +73,7 @@ static const struct config_key config_keys[] = {
 	STRING(say_count_many, "There are {count} other participants."),
 	STRING(api_url, "https://calling.api.sinch.com"),
 	STRING(callout_cli, ""),
+	BOOLEAN(accept_basic_auth, "no"),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -329,12 +330,14 @@ valid_e164(const char *number)
 }
 
 static int
-config_check(struct config *config, const unsigned char *seen, char *why, size_t why_size)
+config_check(struct config *config, char *why, size_t why_size)
 {
 	size_t i;
 
+	/* A required string is NULL when absent, or when its one line was refused. */
 	for (i = 0; i < CONFIG_KEYS; i++) {
-		if (config_keys[i].fallback == NULL && !seen[i]) {
+		if (config_keys[i].fallback == NULL &&
+		    *(char **)((char *)config + config_keys[i].offset) == NULL) {
 			snprintf(why, why_size, "required key %s is missing", config_keys[i].name);
 			return -1;
 		}
@@ -366,10 +369,6 @@ config_check(struct config *config, const unsigned char *seen, char *why, size_t
 		    config->timezone);
 		return -1;
 	}
-	if (!address_list_ok(config->trusted_proxies)) {
-		snprintf(why, why_size, "trusted_proxies must be addresses or CIDR ranges");
-		return -1;
-	}
 	if (strcmp(config->moh, "ring") != 0 && strcmp(config->moh, "music1") != 0 &&
 	    strcmp(config->moh, "music2") != 0 && strcmp(config->moh, "music3") != 0) {
 		snprintf(why, why_size, "moh must be ring, music1, music2 or music3");
@@ -389,44 +388,72 @@ config_check(struct config *config, const unsigned char *seen, char *why, size_t
 		snprintf(why, why_size, "callout_cli must be E.164: + then 7 to 15 digits");
 		return -1;
 	}
+	if (!address_list_ok(config->trusted_proxies)) {
+		snprintf(why, why_size, "trusted_proxies must be addresses or CIDR ranges"
+		    " separated by commas or spaces");
+		return -1;
+	}
 	return 0;
+}
+
+int
+config_read(struct config *config, FILE *file, char *why, size_t why_size)
+{
+	unsigned char seen[CONFIG_KEYS] = { 0 };
+	char line[CONFIG_LINE_MAX];
+	unsigned int number = 0;
+	long start = ftell(file), end;
+	size_t length;
+	int rc = -1;
+
+	memset(config, 0, sizeof(*config));
+	memset(line, 0, sizeof(line));
+	if (config_set_defaults(config, why, why_size) != 0)
+		goto out;
+	while (fgets(line, sizeof(line), file) != NULL) {
+		number++;
+		/* Only the last line may lack its newline; it is checked like any other. */
+		/* fgets() says nothing of a NUL, which would hide the rest of the line. */
+		end = ftell(file);
+		length = start >= 0 && end >= start ? (size_t)(end - start) : strlen(line);
+		start = end;
+		if (strlen(line) != length) {
+			snprintf(why, why_size, "line %u: holds a NUL byte", number);
+			goto out;
+		}
+		if (strchr(line, '\n') == NULL && !feof(file)) {
+			snprintf(why, why_size, "line %u: longer than %d bytes", number,
+			    CONFIG_LINE_MAX - 2);
+			goto out;
+		}
+		if (config_parse_line(config, line, number, seen, why, why_size) != 0)
+			goto out;
+	}
+	if (ferror(file)) {
+		snprintf(why, why_size, "read error: %s", strerror(errno));
+		goto out;
+	}
+	rc = config_check(config, why, why_size);
+out:
+	crypto_wipe(line, sizeof(line));
+	if (rc != 0)
+		config_free(config);
+	return rc;
 }
 
 int
 config_load(struct config *config, const char *path, char *why, size_t why_size)
 {
-	unsigned char seen[CONFIG_KEYS] = { 0 };
-	char line[CONFIG_LINE_MAX];
-	unsigned int number = 0;
 	FILE *file;
-	int rc = -1;
+	int rc;
 
 	memset(config, 0, sizeof(*config));
-	if (config_set_defaults(config, why, why_size) != 0)
-		goto out;
 	if ((file = fopen(path, "r")) == NULL) {
 		snprintf(why, why_size, "cannot read: %s", strerror(errno));
-		goto out;
+		return -1;
 	}
-	while (fgets(line, sizeof(line), file) != NULL) {
-		number++;
-		if (strchr(line, '\n') == NULL && !feof(file)) {
-			snprintf(why, why_size, "line %u: longer than %d bytes", number,
-			    CONFIG_LINE_MAX - 2);
-			break;
-		}
-		if (config_parse_line(config, line, number, seen, why, why_size) != 0)
-			break;
-	}
-	if (ferror(file))
-		snprintf(why, why_size, "read error: %s", strerror(errno));
-	else if (feof(file))
-		rc = config_check(config, seen, why, why_size);
-	crypto_wipe(line, sizeof(line));
+	rc = config_read(config, file, why, why_size);
 	fclose(file);
-out:
-	if (rc != 0)
-		config_free(config);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #define PINCONF_CONFIGFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct config {
 	char		*application_key;
@@ -14,7 +15,7 @@ struct config {
 	int		 timestamp_window;	/* seconds either side of now */
 	char		*timezone;		/* what "today" means for ends_on */
 	char		*locale;
-	char		*prompt_pin;
+	char		*prompt_pin;		/* "": "Enter N digit pin" for today's pin_length */
 	char		*say_welcome;
 	char		*say_invalid;
 	char		*say_unavailable;
@@ -26,7 +27,7 @@ struct config {
 	char		*sinch_js_url;
 	char		*sinch_environment;	/* the current SDK's environment host */
 	int		 retention_days;	/* 0 keeps call records forever */
-	char		*trusted_proxies;	/* addresses and CIDR ranges whose X-Forwarded-For we believe */
+	char		*trusted_proxies;	/* see address_client(); "" trusts none */
 	int		 jwt_lifetime;		/* seconds a registration JWT lives */
 	int		 identity_lifetime;	/* seconds a browser's user id stays usable */
 	int		 call_max_hours;	/* a call with no DiCE stops counting after this */
@@ -41,6 +42,7 @@ struct config {
 	char		*say_count_many;	/* "{count}" becomes the number of others */
 	char		*api_url;		/* Sinch's Calling REST API, for pinconf(1) */
 	char		*callout_cli;		/* E.164 number callouts show; "" none */
+	int		 accept_basic_auth;	/* Basic key:secret on the callback: the weaker choice */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */
@@ -51,6 +53,9 @@ const char	*config_path(void);
  * why (never quoting a secret); the struct is freed on failure.
  */
 int	 config_load(struct config *, const char *path, char *why, size_t why_size);
+
+/* The same for an open stream: what config_load() does after fopen(). */
+int	 config_read(struct config *, FILE *, char *why, size_t why_size);
 
 /* Free everything and wipe the secret. */
 void	 config_free(struct config *);

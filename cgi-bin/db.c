@@ -245,6 +245,22 @@ db_column_copy(sqlite3_stmt *stmt, int column, char *out, size_t size)
 	snprintf(out, size, "%s", text != NULL ? (const char *)text : "");
 }
 
+/* The same where a cut value would be wrong, not just short: -1 if it does not fit. */
+static int
+db_column_copy_checked(sqlite3_stmt *stmt, int column, char *out, size_t size)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, column);
+	int length = sqlite3_column_bytes(stmt, column);
+
+	if (length < 0 || (size_t)length >= size) {
+		*out = '\0';
+		return -1;
+	}
+	memcpy(out, text != NULL ? (const char *)text : "", (size_t)length);
+	out[length] = '\0';
+	return 0;
+}
+
 int
 db_check_version(struct db *db)
 {
@@ -444,9 +460,9 @@ db_query_integer(struct db *db, enum db_stmt which, const char *a, const char *b
 
 	if ((stmt = db_prepare(db, which)) == NULL)
 		return DB_FAULT;
-	db_bind_text(stmt, 1, a);
-	if (b != NULL)
-		db_bind_text(stmt, 2, b);
+	if (db_bind_text(stmt, 1, a) != SQLITE_OK ||
+	    (b != NULL && db_bind_text(stmt, 2, b) != SQLITE_OK))
+		return db_fail(db, which, "cannot bind");
 	rc = db_step(db, which);
 	if (rc == SQLITE_ROW)
 		*value = sqlite3_column_int64(stmt, 0);
@@ -463,7 +479,8 @@ db_query_text(struct db *db, enum db_stmt which, const char *key, char *out, siz
 
 	if ((stmt = db_prepare(db, which)) == NULL)
 		return DB_FAULT;
-	db_bind_text(stmt, 1, key);
+	if (db_bind_text(stmt, 1, key) != SQLITE_OK)
+		return db_fail(db, which, "cannot bind");
 	if ((rc = db_step(db, which)) == SQLITE_ROW)
 		db_column_copy(stmt, 0, out, size);
 	sqlite3_reset(stmt);
@@ -521,7 +538,15 @@ db_find_pin_holder(struct db *db, const char *pin, const char *zone, time_t now,
 		memset(conference, 0, sizeof(*conference));
 		conference->id = sqlite3_column_int64(stmt, 0);
 		db_column_copy(stmt, 1, conference->name, sizeof(conference->name));
-		db_column_copy(stmt, 2, conference->sinch_id, sizeof(conference->sinch_id));
+		/* A cut sinch_id would put the caller into someone else's conference. */
+		if (db_column_copy_checked(stmt, 2, conference->sinch_id,
+		    sizeof(conference->sinch_id)) != 0) {
+			sqlite3_reset(stmt);
+			snprintf(db->why, sizeof(db->why), "database %s: conference %lld has a"
+			    " sinch_id longer than %zu bytes", db->path, conference->id,
+			    sizeof(conference->sinch_id) - 1);
+			return DB_FAULT;
+		}
 		db_column_copy(stmt, 3, conference->starts_on, sizeof(conference->starts_on));
 		conference->max_participants = sqlite3_column_int(stmt, 4);
 		conference->locked = sqlite3_column_int(stmt, 5);

@@ -273,7 +273,9 @@ getticket_renew(struct getticket *getticket)
 	else if (rc == DB_NONE || holder.id != identity.conference_id ||
 	    holder.attendee_id != identity.attendee_id || holder.state != DB_PIN_ACTIVE)
 		why = "renewal for a conference that is no longer on";
-	db_rollback(getticket->db);
+	/* It wrote nothing, but a transaction that cannot end is a fault like any other. */
+	if (db_commit(getticket->db) != DB_OK)
+		return DB_FAULT;
 	if (why != NULL) {
 		cgi_refuse(getticket->request, getticket->response, 403,
 		    "These credentials can no longer be renewed; join again.", why);

@@ -26,7 +26,10 @@ struct join {
 	int			 dial_in_count;
 };
 
-/* Keep ?pin= only if it could be a PIN: anything else is ignored, not echoed. */
+/*
+ * Keep ?pin= only if the form would take it (its pattern [0-9]{4,8}, which
+ * pinconf.js checks too): anything else is ignored, not echoed.
+ */
 static int
 join_pin_plausible(const char *pin)
 {
@@ -35,7 +38,7 @@ join_pin_plausible(const char *pin)
 	for (i = 0; pin[i] != '\0'; i++)
 		if (!isdigit((unsigned char)pin[i]))
 			return 0;
-	return i >= 1 && i <= 8;
+	return i >= 4 && i <= 8;
 }
 
 static void
@@ -105,9 +108,10 @@ join_set_headers(struct join *join)
 		join->response->extra_header = NULL;
 		return -1;
 	}
-	cgi_response_add_header(join->response, "X-Content-Type-Options: nosniff");
-	cgi_response_add_header(join->response, "Referrer-Policy: same-origin");
-	cgi_response_add_header(join->response, "Cache-Control: no-cache");
+	if (cgi_response_add_header(join->response, "X-Content-Type-Options: nosniff") != 0 ||
+	    cgi_response_add_header(join->response, "Referrer-Policy: same-origin") != 0 ||
+	    cgi_response_add_header(join->response, "Cache-Control: no-cache") != 0)
+		return -1;
 	return 0;
 }
 

@@ -182,6 +182,8 @@ service_serve(struct service *service, service_handler *handler,
 	else
 		handler(service, request, in, &response);
 	service_request_done(service);
+	/* HEAD gets the headers GET would, Content-Length included, and no body. */
+	response.omit_body = request->method != NULL && strcmp(request->method, "HEAD") == 0;
 	cgi_request_drain(request, in);
 	rc = cgi_response_write(&response, out);
 	cgi_request_free(request);

@@ -140,6 +140,32 @@ sinch_parse_dice(struct sinch_event *event)
 	return 0;
 }
 
+/* The fields of a recognised event; -1 with the reason in event->why. */
+static int
+sinch_event_fields(struct sinch_event *event)
+{
+	if (sinch_string(event, event->json, "callid", event->type != SINCH_NOTIFY,
+	    SINCH_FIELD_MAX, &event->callid) != 0)
+		return -1;
+	if (event->callid != NULL && !sinch_callid_ok(event->callid)) {
+		snprintf(event->why, sizeof(event->why), "field callid has characters Sinch never sends");
+		event->callid = NULL;
+		return -1;
+	}
+	switch (event->type) {
+	case SINCH_ICE:
+		return sinch_parse_ice(event);
+	case SINCH_PIE:
+		return sinch_parse_pie(event);
+	case SINCH_DICE:
+		return sinch_parse_dice(event);
+	case SINCH_ACE:
+	case SINCH_NOTIFY:
+		break;
+	}
+	return 0;
+}
+
 int
 sinch_event_parse(struct sinch_event *event, const char *body, size_t length)
 {
@@ -169,25 +195,7 @@ sinch_event_parse(struct sinch_event *event, const char *body, size_t length)
 		return -1;
 	}
 	event->type = sinch_event_names[i].type;
-	if (sinch_string(event, event->json, "callid", event->type != SINCH_NOTIFY,
-	    SINCH_FIELD_MAX, &event->callid) != 0)
-		return -1;
-	if (event->callid != NULL && !sinch_callid_ok(event->callid)) {
-		snprintf(event->why, sizeof(event->why), "field callid has characters Sinch never sends");
-		return -1;
-	}
-	switch (event->type) {
-	case SINCH_ICE:
-		return sinch_parse_ice(event);
-	case SINCH_PIE:
-		return sinch_parse_pie(event);
-	case SINCH_DICE:
-		return sinch_parse_dice(event);
-	case SINCH_ACE:
-	case SINCH_NOTIFY:
-		break;
-	}
-	return 0;
+	return sinch_event_fields(event) == 0 ? 0 : -2;
 }
 
 void
@@ -306,8 +314,14 @@ sinch_verify_request(const struct config *config, const struct cgi_request *requ
 	/* Sinch writes the scheme both as "Application" and "application". */
 	if (scheme_length == 11 && strncasecmp(header, "application", 11) == 0)
 		return sinch_verify_hmac(config, request, credentials, now, why);
-	if (scheme_length == 5 && strncasecmp(header, "basic", 5) == 0)
+	if (scheme_length == 5 && strncasecmp(header, "basic", 5) == 0) {
+		/* Basic covers neither body nor timestamp: one leaked header forges all. */
+		if (!config->accept_basic_auth) {
+			*why = "Basic credentials refused (accept_basic_auth = no)";
+			return -1;
+		}
 		return sinch_verify_basic(config, credentials, why);
+	}
 	*why = "Authorization scheme is neither Application nor Basic";
 	return -1;
 }
@@ -386,7 +400,10 @@ svaml_run_menu(cJSON *svaml, const struct config *config, int pin_length)
 
 	if ((action = svaml_new_action(svaml, "runMenu")) == NULL)
 		return -1;
-	if (asprintf(&prompt, "#tts[%s]", config->prompt_pin) < 0)
+	/* Unless configured, the prompt names the digits actually wanted. */
+	if ((*config->prompt_pin != '\0' ?
+	    asprintf(&prompt, "#tts[%s]", config->prompt_pin) :
+	    asprintf(&prompt, "#tts[Enter %d digit pin]", pin_length)) < 0)
 		return -1;
 	if (cJSON_AddStringToObject(action, "locale", config->locale) == NULL ||
 	    cJSON_AddStringToObject(action, "mainMenu", "main") == NULL ||

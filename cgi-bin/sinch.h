@@ -31,13 +31,18 @@ struct sinch_event {
 	char			 why[128];	/* why parsing failed */
 };
 
-/* Parse a callback body; 0, or -1 with the reason in event->why. */
+/*
+ * Parse a callback body; 0, or the reason in event->why and -1 when the body
+ * is no event at all, -2 when event->type is known but a field has the wrong
+ * shape (a live call can then still be answered).
+ */
 int	 sinch_event_parse(struct sinch_event *, const char *body, size_t length);
 void	 sinch_event_free(struct sinch_event *);
 
 /*
  * Check the request's Authorization: Sinch's HMAC signature with X-Timestamp
- * inside the window, or Basic key:secret.  0 if valid, else -1 and *why.
+ * inside the window, or, only with accept_basic_auth, Basic key:secret.
+ * 0 if valid, else -1 and *why.
  */
 int	 sinch_verify_request(const struct config *, const struct cgi_request *,
 	    time_t now, const char **why);

@@ -7,7 +7,8 @@ one with dial-in numbers; each has the conferences of make_site().  Then it
 runs t/browser/join.test.js under node, which runs every flow against both
 SDKs and
 drives Chromium with playwright-core and prints the TAP that this script
-passes through, adding one assertion of its own at the end: no CGI reported
+passes through, then t/browser/axe.test.js (axe-core's WCAG checks of / and
+the join page), adding one assertion of its own at the end: no CGI reported
 a sanitizer error.  Screenshots go to t/tmp/browser/ (t/tmp/browser-apache/)
 and, when PINCONF_SCREENSHOT_DIR is set, there too.
 
@@ -132,7 +133,14 @@ def main():
                PINCONF_TEST_SCREENSHOT_DIRS=os.pathsep.join(shots),
                PINCONF_CHROMIUM=CHROMIUM)
     sys.stdout.flush()
-    status, planned = run_node(env)
+    axe_status, axe_lines, axe_planned = run_axe(env)
+    status, planned = run_node(env, extra=axe_planned)
+    if planned is not None:
+        # axe.test.js's results follow join.test.js's, numbered on from them.
+        for line in axe_lines:
+            print(re.sub(r'^(not ok|ok) (\d+)', lambda m: '%s %d' % (m.group(1), int(m.group(2)) + planned), line))
+        planned += axe_planned
+        status = status or axe_status
     if status != 0:
         print_server_logs(servers)
     pinconf.stop_all_servers()
@@ -145,8 +153,25 @@ def main():
     sys.exit(status)
 
 
-def run_node(env):
-    """Run join.test.js, passing its TAP through with one more assertion planned.
+def run_axe(env):
+    """Run axe.test.js, if this tree has it: (exit status, its TAP lines but the plan, tests planned)."""
+    script = os.path.join(BROWSER_DIR, 'axe.test.js')
+    if not os.path.isfile(script) or not os.path.isdir(os.path.join(BROWSER_DIR, 'node_modules', 'axe-core')):
+        return 0, [], 0
+    try:
+        done = subprocess.run(['node', script], cwd=BROWSER_DIR, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, timeout=NODE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return 1, ['not ok 1 - axe.test.js finished within %d s' % NODE_TIMEOUT], 1
+    lines = done.stdout.decode('utf-8', errors='replace').splitlines()
+    plans = [int(m.group(1)) for m in (re.match(r'^1\.\.(\d+)$', line) for line in lines) if m]
+    if not plans:
+        return 1, ['not ok 1 - axe.test.js printed a plan'] + ['# ' + line for line in lines], 1
+    return done.returncode, [line for line in lines if not re.match(r'^1\.\.\d+$', line)], plans[0]
+
+
+def run_node(env, extra=0):
+    """Run join.test.js, passing its TAP through with extra + 1 more assertions planned.
 
     Returns (exit status, the number of tests node planned or None).
     """
@@ -167,7 +192,7 @@ def run_node(env):
             plan = re.match(r'^1\.\.(\d+)$', line)
             if plan and planned is None:
                 planned = int(plan.group(1))
-                line = '1..%d' % (planned + 1)
+                line = '1..%d' % (planned + extra + 1)
             print(line)
             sys.stdout.flush()
         status = process.wait()

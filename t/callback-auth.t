@@ -53,7 +53,6 @@ def main(t):
     accepted('an X-Timestamp without milliseconds', timestamp=iso_now()[:19] + 'Z')
     accepted('an X-Timestamp 9 minutes old (inside the default 600 s window)', timestamp=iso_now(-540))
     accepted('a signed Content-Type without charset', content_type='application/json')
-    accepted('Basic base64(key:secret)', sign=False, headers={'Authorization': pinconf.basic()})
 
     refused('a request without Authorization', sign=False)
     refused('a request with X-Timestamp but no Authorization', headers={'Authorization': None})
@@ -76,11 +75,27 @@ def main(t):
     refused('a Content-Type changed after signing', sign_content_type='application/json')
     refused('a body changed after signing', sign_body=b'{"event":"ace","callid":"x"}')
     refused('a signature made for GET', sign_method='GET')
-    refused('Basic with a wrong secret', sign=False,
+    # Basic covers neither body nor timestamp: refused unless accept_basic_auth = yes.
+    lines = refused('Basic base64(key:secret) by default', sign=False,
+                    headers={'Authorization': pinconf.basic()})
+    t.ok(lines and 'accept_basic_auth' in lines[0],
+         'a refused Basic names accept_basic_auth in the log', diag='  log: %r' % lines)
+    refused('lowercase basic by default', sign=False,
+            headers={'Authorization': 'basic ' + pinconf.basic()[6:]})
+    scratch.write_config(accept_basic_auth='no')
+    refused('Basic base64(key:secret) with accept_basic_auth = no', sign=False,
+            headers={'Authorization': pinconf.basic()})
+    scratch.write_config(accept_basic_auth='yes')
+    accepted('accept_basic_auth = yes: Basic base64(key:secret)', sign=False,
+             headers={'Authorization': pinconf.basic()})
+    refused('accept_basic_auth = yes: Basic with a wrong secret', sign=False,
             headers={'Authorization': pinconf.basic(secret=WRONG_SECRET)})
-    refused('Basic with another key', sign=False,
+    refused('accept_basic_auth = yes: Basic with another key', sign=False,
             headers={'Authorization': pinconf.basic(key='11111111-2222-3333-4444-555555555555')})
-    refused('Basic that is not base64', sign=False, headers={'Authorization': 'Basic !!!'})
+    refused('accept_basic_auth = yes: Basic that is not base64', sign=False,
+            headers={'Authorization': 'Basic !!!'})
+    accepted('accept_basic_auth = yes: signed requests still pass')
+    scratch.write_config()
     refused('the Bearer scheme', sign=False, headers={'Authorization': 'Bearer ' + SECRET})
     refused('an Authorization without key:signature', headers={'Authorization': 'Application ' + KEY})
 

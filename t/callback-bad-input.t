@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# callback-bad-input.t: malformed requests are refused, cheaply, without a trace in the db.
+# callback-bad-input.t: malformed requests are refused, cheaply, without a trace in the db;
+# a live call we cannot use hears the apology instead.
 import json
 import os
 import sys
@@ -58,6 +59,21 @@ def main(t):
     refused('trailing bytes after the JSON object', pinconf.encode(ice_phone(new_callid())) + b'x')
     refused('two JSON objects', pinconf.encode(ice_phone(new_callid())) * 2)
 
+    def apologised(what, event, **post):
+        """A live call (ICE, PIE) with a field we cannot use: apology and hangup, logged as bad input."""
+        before = scratch.counts()
+        mark = server.log_mark()
+        r = server.post(event, **post)
+        t.is_(r.status, 200, '%s: the live call is answered 200' % what)
+        t.ok(pinconf.says(r.json) == [pinconf.APOLOGY], '%s: the caller hears the apology' % what,
+             diag='  got %r' % r.body[:300])
+        t.is_(pinconf.action_name(r.json), 'hangup', '%s: and is hung up' % what)
+        t.is_(scratch.counts(), before, '%s: nothing is written to the database' % what)
+        lines = server.log_since(mark)
+        t.ok(len(lines) == 1 and 'bad input' in lines[0],
+             '%s: exactly one log line, naming bad input' % what, diag='  log: %r' % lines)
+        return r, lines
+
     def without(event, *names):
         for name in names:
             del event[name]
@@ -67,30 +83,41 @@ def main(t):
     refused('an unknown event', dict(ice_phone(new_callid()), event='icey'))
     refused('an event name in uppercase', dict(ice_phone(new_callid()), event='ICE'))
     refused('an event that is a number', dict(ice_phone(new_callid()), event=1))
-    refused('a callid that is a number', dict(ice_phone(new_callid()), callid=12345))
-    refused('a missing callid', without(ice_phone(new_callid()), 'callid'))
-    refused('an empty callid', dict(ice_phone(new_callid()), callid=''))
-    refused('a callid with a slash and dots', dict(ice_phone(new_callid()), callid='../../etc/passwd'))
-    refused('a callid with a space', dict(ice_phone(new_callid()), callid='a b'))
-    refused('a callid of 129 characters', dict(ice_phone(new_callid()), callid='a' * 129))
-    refused('an ICE without originationType', without(ice_phone(new_callid()), 'originationType'))
-    refused('an ICE whose originationType is a number', dict(ice_phone(new_callid()), originationType=1))
-    refused('a cli with a control character', ice_phone(new_callid(), cli='4670\u00010000'))
-    refused('a cli with a newline', ice_phone(new_callid(), cli='4670\nforged log line'))
-    refused('a cli with DEL', ice_phone(new_callid(), cli='4670\u007f'))
-    refused('a cli that is a number', ice_phone(new_callid(), cli=46700000000))
-    refused('a cli of 129 characters', ice_phone(new_callid(), cli='4' * 129))
-    refused('a cli with invalid UTF-8',
-            pinconf.encode(ice_phone('c-bad-utf8', cli='XX')).replace(b'"XX"', b'"\xff\xfe"'))
-    refused('a user with a control character', ice_browser(new_callid(), '4321', user='Ann\u0007'))
-    refused('a browser ICE whose to is a string', dict(ice_browser(new_callid(), '4321'), to='4321'))
-    refused('a browser ICE whose endpoint is a number',
-            dict(ice_browser(new_callid(), '4321'), to={'type': 'conference', 'endpoint': 4321}))
-    refused('a PIE without menuResult', without(pie(new_callid(), '4321'), 'menuResult'))
-    refused('a PIE whose menuResult is a string', dict(pie(new_callid(), '4321'), menuResult='4321'))
-    refused('a PIE without menuResult.type', pie(new_callid(), '4321', type=None))
-    refused('a PIE whose menuResult.value is a number',
-            dict(pie(new_callid()), menuResult={'menuId': 'main', 'type': 'sequence', 'value': 4321}))
+    apologised('a callid that is a number', dict(ice_phone(new_callid()), callid=12345))
+    apologised('a missing callid', without(ice_phone(new_callid()), 'callid'))
+    apologised('an empty callid', dict(ice_phone(new_callid()), callid=''))
+    apologised('a callid with a slash and dots', dict(ice_phone(new_callid()), callid='../../etc/passwd'))
+    apologised('a callid with a space', dict(ice_phone(new_callid()), callid='a b'))
+    apologised('a callid of 129 characters', dict(ice_phone(new_callid()), callid='a' * 129))
+    apologised('an ICE without originationType', without(ice_phone(new_callid()), 'originationType'))
+    apologised('an ICE whose originationType is a number', dict(ice_phone(new_callid()), originationType=1))
+    apologised('a cli with a control character', ice_phone(new_callid(), cli='4670\u00010000'))
+    apologised('a cli with a newline', ice_phone(new_callid(), cli='4670\nforged log line'))
+    apologised('a cli with DEL', ice_phone(new_callid(), cli='4670\u007f'))
+    apologised('a cli that is a number', ice_phone(new_callid(), cli=46700000000))
+    apologised('a cli of 129 characters', ice_phone(new_callid(), cli='4' * 129))
+    apologised('a cli with invalid UTF-8',
+               pinconf.encode(ice_phone('c-bad-utf8', cli='XX')).replace(b'"XX"', b'"\xff\xfe"'))
+    apologised('a user with a control character', ice_browser(new_callid(), '4321', user='Ann\u0007'))
+    apologised('a browser ICE whose to is a string', dict(ice_browser(new_callid(), '4321'), to='4321'))
+    apologised('a browser ICE whose endpoint is a number',
+               dict(ice_browser(new_callid(), '4321'), to={'type': 'conference', 'endpoint': 4321}))
+    apologised('a PIE without menuResult', without(pie(new_callid(), '4321'), 'menuResult'))
+    apologised('a PIE whose menuResult is a string', dict(pie(new_callid(), '4321'), menuResult='4321'))
+    apologised('a PIE without menuResult.type', pie(new_callid(), '4321', type=None))
+    apologised('a PIE whose menuResult.value is a number',
+               dict(pie(new_callid()), menuResult={'menuId': 'main', 'type': 'sequence', 'value': 4321}))
+    apologised('a phone ICE whose to is an array', dict(ice_phone(new_callid()), to=['did', '+4612345']))
+    apologised('an ICE whose callid is a float', dict(ice_phone(new_callid()), callid=1.5))
+    apologised('an ICE whose cli is an object', ice_phone(new_callid(), cli={'number': '46700000000'}))
+    apologised('a PIE whose menuResult is an array', dict(pie(new_callid(), '4321'), menuResult=['4321']))
+    apologised('a PIE whose menuResult.type is true',
+               dict(pie(new_callid()), menuResult={'menuId': 'main', 'type': True, 'value': '4321'}))
+    # Only live calls are apologised to; the rest of the refusals stay 400.
+    refused('an ACE whose callid is a number', dict(pinconf.ace(new_callid()), callid=7))
+    refused('a DiCE whose callid is an array', dict(dice(new_callid()), callid=['x']))
+    refused('an ICE that is a JSON array', b'[{"event":"ice","callid":"c1"}]')
+    refused('an unsigned ICE with a bad field', dict(ice_phone(new_callid()), to=[1]), 401, sign=False)
     refused('a DiCE with a negative duration', dice(new_callid(), duration=-1))
     refused('a DiCE whose duration is a string', dice(new_callid(), duration='42'))
     refused('a DiCE whose reason is a number', dice(new_callid(), reason=7))
@@ -117,12 +144,12 @@ def main(t):
         t.is_(pinconf.action_name(r.json), 'runMenu', 'a cli with %s (valid UTF-8) is accepted' % what)
         t.is_(((scratch.call(callid) or {}).get('caller') or '').encode(), b'46' + raw,
               'a cli with %s is stored byte for byte' % what)
-    refused('a cli with a truncated UTF-8 sequence', cli_bytes(b'\xc3', new_callid()))
-    refused('a cli with a lone continuation byte', cli_bytes(b'\x80', new_callid()))
-    refused('a cli with the invalid byte C0', cli_bytes(b'\xc0\xaf', new_callid()))
-    refused('a cli with an overlong three-byte "/" (E0 80 AF)', cli_bytes(b'\xe0\x80\xaf', new_callid()))
-    refused('a cli with a UTF-16 surrogate (ED A0 80)', cli_bytes(b'\xed\xa0\x80', new_callid()))
-    refused('a cli above U+10FFFF (F4 90 80 80)', cli_bytes(b'\xf4\x90\x80\x80', new_callid()))
+    apologised('a cli with a truncated UTF-8 sequence', cli_bytes(b'\xc3', new_callid()))
+    apologised('a cli with a lone continuation byte', cli_bytes(b'\x80', new_callid()))
+    apologised('a cli with the invalid byte C0', cli_bytes(b'\xc0\xaf', new_callid()))
+    apologised('a cli with an overlong three-byte "/" (E0 80 AF)', cli_bytes(b'\xe0\x80\xaf', new_callid()))
+    apologised('a cli with a UTF-16 surrogate (ED A0 80)', cli_bytes(b'\xed\xa0\x80', new_callid()))
+    apologised('a cli above U+10FFFF (F4 90 80 80)', cli_bytes(b'\xf4\x90\x80\x80', new_callid()))
 
     # The shipped snippet (lighttpd's url.access-deny, Apache's FilesMatch)
     # never serves a database, its journals or a config that lands in the

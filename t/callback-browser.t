@@ -143,7 +143,13 @@ def main(t):
     before = scratch.counts()
     mark = server.log_mark()
     r = server.post(event)
-    pinconf.check_refusal(t, server, scratch, r, mark, before, 'browser ICE without to', 400)
+    # A live call with a field missing: the caller hears why the call ends, logged as bad input.
+    t.ok(r.status == 200 and pinconf.says(r.json) == [pinconf.APOLOGY] and action_name(r.json) == 'hangup',
+         'browser ICE without to: the caller hears the apology and is hung up', diag='  %r %r' % (r.status, r.body[:200]))
+    t.is_(scratch.counts(), before, 'browser ICE without to: nothing is written to the database')
+    lines = server.log_since(mark)
+    t.ok(len(lines) == 1 and 'bad input' in lines[0], 'browser ICE without to: one log line says bad input',
+         diag='  log: %r' % lines)
 
 
 pinconf.run(main)

@@ -232,13 +232,15 @@ def main(t):
     t.ok(r.status == 200 and pin.attrs.get('value') == '4321' and 'value="4321"' in r.body.decode(),
          '?pin=4321 fills the #pin input: value="4321"', diag='  attrs: %r' % pin.attrs)
     t.is_(tree.errors, [], 'the page with ?pin=4321 is well formed')
-    for value, what in (('12345678', '8 digits, the longest'), ('1', '1 digit, the shortest the manual allows')):
+    for value, what in (('12345678', '8 digits, the longest'), ('1234', '4 digits, the shortest the form takes')):
         r, tree, lines = page('pin=' + value)
         t.is_((tree.id('pin') or Node('missing', {}, None)).attrs.get('value'), value,
               '?pin=%s (%s) fills the #pin input' % (value, what))
     for query, raw, what in (('pin=%3Cscript%3E', '<script>', '?pin=%3Cscript%3E'),
                              ('pin=123456789', '123456789', '?pin=123456789 (9 digits)'),
                              ('pin=12a4', '12a4', '?pin=12a4'),
+                             ('pin=123', None, '?pin=123 (3 digits, fewer than the form takes)'),
+                             ('pin=7', None, '?pin=7 (1 digit)'),
                              ('pin=', None, '?pin= (empty)')):
         r, tree, lines = page(query)
         pin = tree.id('pin') or Node('missing', {}, None)

@@ -92,11 +92,62 @@ test_content_type(void)
 	tap_ok(!cgi_content_type_is(&request, "application/json"), "no content type does not match");
 }
 
+/* What cgi_response_write() puts out, as a string; caller frees. */
+static char *
+written(const struct cgi_response *response, int *rc)
+{
+	char *text = NULL;
+	size_t length;
+	FILE *out = open_memstream(&text, &length);
+
+	*rc = cgi_response_write(response, out);
+	fclose(out);
+	return text;
+}
+
+static void
+test_response(void)
+{
+	struct cgi_response response;
+	char *text;
+	int i, rc, all = 1;
+
+	cgi_response_init(&response);
+	for (i = 0; i < 7; i++)
+		all &= cgi_response_add_header(&response, "X-Seven: 7") == 0;
+	tap_ok(all, "seven headers fit");
+	cgi_response_set_body(&response, 200, "text/plain", strdup("hello"));
+	text = written(&response, &rc);
+	tap_ok(rc == 0 && text != NULL && strstr(text, "X-Seven: 7\r\nX-Seven: 7\r\nX-Seven: 7\r\n"
+	    "X-Seven: 7\r\nX-Seven: 7\r\nX-Seven: 7\r\nX-Seven: 7\r\n") != NULL,
+	    "a seventh header is written, not dropped");
+	free(text);
+	for (; i < CGI_HEADERS_MAX; i++)
+		cgi_response_add_header(&response, "X-More: 1");
+	tap_ok(cgi_response_add_header(&response, "X-Too-Many: 1") == -1,
+	    "a header past CGI_HEADERS_MAX is refused with -1");
+	text = written(&response, &rc);
+	tap_ok(rc == -1 && text != NULL && strncmp(text, "Status: 500 ", 12) == 0 &&
+	    strstr(text, "hello") == NULL, "a response that lost a header is written as a bare 500");
+	free(text);
+	cgi_response_free(&response);
+
+	cgi_response_init(&response);
+	cgi_response_set_body(&response, 200, "text/html", strdup("<p>page</p>"));
+	response.omit_body = 1;
+	text = written(&response, &rc);
+	tap_ok(rc == 0 && text != NULL && strstr(text, "Content-Length: 11\r\n\r\n") != NULL &&
+	    strstr(text, "page") == NULL, "HEAD: the Content-Length of the body, and no body");
+	free(text);
+	cgi_response_free(&response);
+}
+
 int
 main(void)
 {
 	test_text();
 	test_query();
 	test_content_type();
+	test_response();
 	return tap_done();
 }

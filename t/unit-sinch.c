@@ -199,9 +199,18 @@ test_verify_request(void)
 		char header[128];
 
 		snprintf(header, sizeof(header), "Basic %s", basic);
-		tap_ok(verifies(&config, header, NULL, now, NULL), "Basic key:secret is accepted");
+		tap_ok(!verifies(&config, header, NULL, now, NULL),
+		    "Basic key:secret is refused by default (accept_basic_auth = no)");
 		snprintf(header, sizeof(header), "basic %s", basic);
-		tap_ok(verifies(&config, header, NULL, now, NULL), "basic in lower case is accepted");
+		tap_ok(!verifies(&config, header, NULL, now, NULL),
+		    "basic in lower case is refused by default");
+		config.accept_basic_auth = 1;
+		snprintf(header, sizeof(header), "Basic %s", basic);
+		tap_ok(verifies(&config, header, NULL, now, NULL),
+		    "with accept_basic_auth, Basic key:secret is accepted");
+		snprintf(header, sizeof(header), "basic %s", basic);
+		tap_ok(verifies(&config, header, NULL, now, NULL),
+		    "with accept_basic_auth, basic in lower case is accepted");
 	}
 	free(basic);
 	basic = base64_encode(KEY ":" "zLq1b3hJ9kQ2Zk5tM0c3dB==", strlen(KEY ":" SECRET));
@@ -209,10 +218,11 @@ test_verify_request(void)
 		char header[128];
 
 		snprintf(header, sizeof(header), "Basic %s", basic);
-		tap_ok(!verifies(&config, header, NULL, now, NULL), "Basic with a wrong secret is refused");
+		tap_ok(!verifies(&config, header, NULL, now, NULL),
+		    "with accept_basic_auth, Basic with a wrong secret is refused");
 	}
 	free(basic);
-	tap_ok(!verifies(&config, "Basic !!!!", NULL, now, NULL), "Basic that is not base64 is refused");
+	tap_ok(!verifies(&config, "Basic !!!!", NULL, now, NULL), "with accept_basic_auth, Basic that is not base64 is refused");
 	free_config(&config);
 }
 
@@ -245,49 +255,53 @@ test_event_parsing(void)
 {
 	static const struct {
 		const char	*body;
-		int		 ok;
+		int		 rc;		/* 0, -1 no event, -2 a known event badly shaped */
+		int		 type;
 		const char	*name;
 	} cases[] = {
-		{ ICE_BODY, 1, "the documented phone ICE parses" },
+		{ ICE_BODY, 0, SINCH_ICE, "the documented phone ICE parses" },
 		{ "{\"event\":\"pie\",\"callid\":\"c1\",\"menuResult\":{\"menuId\":\"main\","
-		  "\"type\":\"sequence\",\"value\":\"4321\",\"inputMethod\":\"dtmf\"}}", 1,
+		  "\"type\":\"sequence\",\"value\":\"4321\",\"inputMethod\":\"dtmf\"}}", 0, SINCH_PIE,
 		  "the documented PIE parses" },
-		{ "{\"event\":\"ace\",\"callid\":\"c1\"}", 1, "a bare ACE parses" },
+		{ "{\"event\":\"ace\",\"callid\":\"c1\"}", 0, SINCH_ACE, "a bare ACE parses" },
 		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"reason\":\"CALLERHANGUP\","
-		  "\"result\":\"ANSWERED\",\"duration\":42}", 1, "a DiCE parses" },
-		{ "{\"event\":\"notify\",\"type\":\"recording\"}", 1, "notify needs no callid" },
-		{ "[1,2]", 0, "an array is refused" },
-		{ "{\"event\":\"ace\",\"callid\":\"c1\"} x", 0, "trailing bytes are refused" },
-		{ "{\"event\":\"ace\",\"callid\":\"c1\"", 0, "truncated JSON is refused" },
-		{ "{\"callid\":\"c1\"}", 0, "a missing event is refused" },
-		{ "{\"event\":\"bogus\",\"callid\":\"c1\"}", 0, "an unknown event is refused" },
-		{ "{\"event\":42,\"callid\":\"c1\"}", 0, "a numeric event is refused" },
-		{ "{\"event\":\"ace\"}", 0, "an ACE without callid is refused" },
-		{ "{\"event\":\"ace\",\"callid\":7}", 0, "a numeric callid is refused" },
-		{ "{\"event\":\"ace\",\"callid\":\"a b\"}", 0, "a callid with a space is refused" },
-		{ "{\"event\":\"ice\",\"callid\":\"c1\"}", 0, "an ICE without originationType is refused" },
-		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"MXP\"}", 0,
+		  "\"result\":\"ANSWERED\",\"duration\":42}", 0, SINCH_DICE, "a DiCE parses" },
+		{ "{\"event\":\"notify\",\"type\":\"recording\"}", 0, SINCH_NOTIFY, "notify needs no callid" },
+		{ "[1,2]", -1, -1, "an array is refused" },
+		{ "{\"event\":\"ace\",\"callid\":\"c1\"} x", -1, -1, "trailing bytes are refused" },
+		{ "{\"event\":\"ace\",\"callid\":\"c1\"", -1, -1, "truncated JSON is refused" },
+		{ "{\"callid\":\"c1\"}", -1, -1, "a missing event is refused" },
+		{ "{\"event\":\"bogus\",\"callid\":\"c1\"}", -1, -1, "an unknown event is refused" },
+		{ "{\"event\":42,\"callid\":\"c1\"}", -1, -1, "a numeric event is refused" },
+		{ "{\"event\":\"ace\"}", -2, SINCH_ACE, "an ACE without callid is refused" },
+		{ "{\"event\":\"ace\",\"callid\":7}", -2, SINCH_ACE, "a numeric callid is refused" },
+		{ "{\"event\":\"ace\",\"callid\":\"a b\"}", -2, SINCH_ACE, "a callid with a space is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\"}", -2, SINCH_ICE, "an ICE without originationType is refused" },
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"MXP\"}", -2, SINCH_ICE,
 		  "a browser ICE without a destination is refused" },
-		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"PSTN\",\"cli\":[1]}", 0,
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"PSTN\",\"cli\":[1]}", -2, SINCH_ICE,
 		  "a cli that is not a string is refused" },
-		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"PSTN\",\"cli\":\"a\\u0001b\"}", 0,
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"PSTN\",\"cli\":\"a\\u0001b\"}", -2, SINCH_ICE,
 		  "a cli with a control character is refused" },
-		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"mxp\",\"to\":\"4321\"}", 0,
+		{ "{\"event\":\"ice\",\"callid\":\"c1\",\"originationType\":\"mxp\",\"to\":\"4321\"}", -2, SINCH_ICE,
 		  "a destination that is not an object is refused" },
-		{ "{\"event\":\"pie\",\"callid\":\"c1\"}", 0, "a PIE without menuResult is refused" },
-		{ "{\"event\":\"pie\",\"callid\":\"c1\",\"menuResult\":{\"value\":\"1\"}}", 0,
+		{ "{\"event\":\"pie\",\"callid\":\"c1\"}", -2, SINCH_PIE, "a PIE without menuResult is refused" },
+		{ "{\"event\":\"pie\",\"callid\":\"c1\",\"menuResult\":{\"value\":\"1\"}}", -2, SINCH_PIE,
 		  "a menuResult without type is refused" },
-		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"duration\":\"long\"}", 0,
+		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"duration\":\"long\"}", -2, SINCH_DICE,
 		  "a DiCE with a text duration is refused" },
-		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"duration\":-5}", 0,
+		{ "{\"event\":\"dice\",\"callid\":\"c1\",\"duration\":-5}", -2, SINCH_DICE,
 		  "a DiCE with a negative duration is refused" },
 	};
 	struct sinch_event event;
 	size_t i;
+	int rc;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tap_ok(parses(cases[i].body, &event) == cases[i].ok, cases[i].name);
-		if (!cases[i].ok && event.why[0] == '\0')
+		rc = sinch_event_parse(&event, cases[i].body, strlen(cases[i].body));
+		tap_ok(rc == cases[i].rc && (rc == -1 || (int)event.type == cases[i].type),
+		    cases[i].name);
+		if (rc != 0 && event.why[0] == '\0')
 			tap_ok(0, "a refusal says why");
 		sinch_event_free(&event);
 	}
@@ -324,6 +338,25 @@ test_svaml_shapes(void)
 	    "\"timeoutMills\":30000}]}}", "runMenu is one main menu with a 30 s timeout");
 	free(text);
 	cJSON_Delete(svaml);
+
+	config.prompt_pin = "";
+	svaml = svaml_new();
+	svaml_run_menu(svaml, &config, 6);
+	text = svaml_print(svaml);
+	tap_ok(text != NULL && strstr(text, "\"mainPrompt\":\"#tts[Enter 6 digit pin]\"") != NULL &&
+	    strstr(text, "\"maxDigits\":6") != NULL,
+	    "without prompt_pin the prompt asks for pin_length digits");
+	free(text);
+	cJSON_Delete(svaml);
+	config.prompt_pin = "Your code please";
+	svaml = svaml_new();
+	svaml_run_menu(svaml, &config, 6);
+	text = svaml_print(svaml);
+	tap_ok(text != NULL && strstr(text, "\"mainPrompt\":\"#tts[Your code please]\"") != NULL,
+	    "a configured prompt_pin is said as it is");
+	free(text);
+	cJSON_Delete(svaml);
+	config.prompt_pin = "Enter 4 digit pin";
 
 	svaml = svaml_new();
 	svaml_say(svaml, ", Welcome to the conference", "en-US");
