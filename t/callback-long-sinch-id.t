@@ -20,17 +20,30 @@ def post(scratch, event):
         return status, None, lines
 
 
+def force_sinch_id(scratch, sinch_id):
+    """Past the schema's CHECK, as a database edited without its guards would hold it."""
+    db = scratch.connect()
+    try:
+        db.execute('PRAGMA ignore_check_constraints = ON')
+        db.execute('UPDATE conference SET sinch_id = ?', (sinch_id,))
+        db.commit()
+    finally:
+        db.close()
+
+
 def main(t):
     scratch = pinconf.Scratch('callback-long-sinch-id')
     scratch.add_conference('Weekly sync', '4321')
+    try:
+        scratch.execute('UPDATE conference SET sinch_id = ?', ('x' * 65,))
+        refused = None
+    except Exception as e:
+        refused = str(e)
+    t.like(refused or '', r'sinch_id must be 1 to 64', 'the schema refuses a sinch_id over 64 characters')
+    # The C code must not rely on that: a database may have been edited without its guards.
     for length, fits in ((71, True), (72, False), (200, False)):
         sinch_id = 'x' * length
-        # The schema may refuse such ids one day; the C code must not rely on it.
-        try:
-            scratch.execute('UPDATE conference SET sinch_id = ?', (sinch_id,))
-        except Exception as e:
-            t.skip('a sinch_id of %d bytes' % length, 'the schema refuses it: %s' % e)
-            continue
+        force_sinch_id(scratch, sinch_id)
         callid = 'c-long-%d' % length
         post(scratch, ice_phone(callid))
         status, svaml, lines = post(scratch, pie(callid, '4321'))
