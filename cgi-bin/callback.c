@@ -198,20 +198,21 @@ answer_browser_ice(struct callback *callback)
 		    event->callid, event->to_type != NULL ? event->to_type : "missing");
 		return svaml_action(callback->svaml, "hangup") == 0 ? DB_OK : DB_FAULT;
 	}
-	if (db_call_started(callback->db, event->callid, "mxp", NULL, event->caller) != DB_OK)
+	rc = event->caller != NULL ? db_identity_find(callback->db, event->caller, &identity) :
+	    DB_NONE;
+	if (rc == DB_FAULT)
+		return DB_FAULT;
+	/* The call is recorded whatever happens next, under its display name if it has one. */
+	if (db_call_started(callback->db, event->callid, "mxp",
+	    rc == DB_OK ? identity.display_name : NULL, event->caller) != DB_OK)
 		return DB_FAULT;
 	if (event->caller == NULL || !sinch_user_id_ok(event->caller))
 		return callback_refuse_browser(callback, config->say_invalid, "not a user id we issue");
-	if ((rc = db_identity_find(callback->db, event->caller, &identity)) == DB_FAULT)
-		return DB_FAULT;
 	if (rc == DB_NONE)
 		return callback_refuse_browser(callback, config->say_invalid,
 		    "never issued by getticket, or expired and pruned");
 	if (clock_parse_utc(identity.expires, &expires) != 0 || expires <= callback->now)
 		return callback_refuse_browser(callback, config->say_invalid, "user id expired");
-	if (db_call_started(callback->db, event->callid, "mxp", identity.display_name,
-	    identity.user_id) != DB_OK)
-		return DB_FAULT;
 	if (callback_limited(callback, identity.source, &limited) != DB_OK)
 		return DB_FAULT;
 	if (limited)

@@ -291,8 +291,10 @@ db_check_version(struct db *db)
 /*
  * SQLite's own busy handler sleeps in steps growing to 100 ms: writers that
  * queued behind an admin's lock wake together, one wins, the rest sleep
- * another 100 ms, and a burst of callbacks outlasts the timeout.  Retry every
- * 1 to 5 ms, jittered, until a deadline counted from the start of this wait.
+ * another 100 ms, and a burst of callbacks outlasts the timeout.  Another
+ * callback holds the lock for a fraction of a millisecond, so retry within
+ * 50 to 250 us for the first millisecond of a wait, then every 1 to 5 ms,
+ * jittered, until a deadline counted from the start of this wait.
  */
 static int
 db_busy(void *context, int count)
@@ -308,7 +310,10 @@ db_busy(void *context, int count)
 	    (now.tv_nsec - db->busy_since.tv_nsec) / 1000000;
 	if (waited_ms >= db->busy_timeout_ms)
 		return 0;
-	usleep(1000 + (useconds_t)(rand_r(&db->busy_seed) % 4000));
+	if (waited_ms < 1)
+		usleep(50 + (useconds_t)(rand_r(&db->busy_seed) % 200));
+	else
+		usleep(1000 + (useconds_t)(rand_r(&db->busy_seed) % 4000));
 	return 1;
 }
 
@@ -331,7 +336,9 @@ db_busy(void *context, int count)
 static int
 db_wal_hook(void *context, sqlite3 *handle, const char *name, int frames)
 {
-	if (frames < DB_WAL_CHECKPOINT_FRAMES)
+	struct db *db = context;
+
+	if (frames < db->checkpoint_frames)
 		return SQLITE_OK;
 	sqlite3_busy_handler(handle, NULL, NULL);
 	sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -352,6 +359,7 @@ db_keep_wal(struct db *db)
 
 	sqlite3_db_config(db->handle, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_file_control(db->handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+	db->checkpoint_frames = DB_WAL_CHECKPOINT_FRAMES;
 	sqlite3_wal_hook(db->handle, db_wal_hook, db);
 }
 

@@ -59,7 +59,11 @@ struct db {
 	int		 busy_timeout_ms;
 	struct timespec	 busy_since;	/* when the current wait for a lock began */
 	unsigned int	 busy_seed;	/* this connection's jitter, no shared state */
+	int		 checkpoint_frames; /* WAL frames after which a commit checkpoints */
 };
+
+/* A connection kept open (FastCGI) keeps the WAL index: checkpoint as seldom as SQLite does. */
+#define DB_CHECKPOINT_FRAMES_KEPT	1000
 
 enum db_pin_state {
 	DB_PIN_ACTIVE,		/* its conference is on today */
