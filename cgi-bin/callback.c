@@ -105,15 +105,14 @@ callback_limited(struct callback *callback, const char *source, int *limited)
 static int
 callback_say_why_not(struct callback *callback, int rc, const struct db_conference *holder)
 {
-	char today[CLOCK_DATE_SIZE + 8], spoken[64];
+	char spoken[64];
 
 	if (rc != DB_OK)
 		return callback_say(callback, callback->config->say_invalid);
 	if (holder->state == DB_PIN_ENDED)
 		return callback_say(callback, callback->config->say_ended);
-	if (clock_today(callback->config->timezone, callback->now, today) != 0)
-		snprintf(today, sizeof(today), "%s", holder->starts_on);
-	clock_spoken_date(holder->starts_on, today, spoken, sizeof(spoken));
+	clock_spoken_date(holder->starts_on, callback->config->timezone, callback->now, spoken,
+	    sizeof(spoken));
 	return svaml_say_filled(callback->svaml, callback->config->say_not_started, "{date}",
 	    spoken, callback->config->locale) == 0 ? DB_OK : DB_FAULT;
 }

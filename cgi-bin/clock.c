@@ -85,18 +85,19 @@ clock_format_utc(time_t when, int milliseconds, char out[CLOCK_TIME_SIZE])
 }
 
 void
-clock_spoken_date(const char *date, const char *today, char *out, size_t size)
+clock_spoken_date(const char *date, const char *zone, time_t now, char *out, size_t size)
 {
 	static const char *const months[] = { "January", "February", "March", "April", "May",
 	    "June", "July", "August", "September", "October", "November", "December" };
 	int year = digits(date, 4), month = digits(date + 5, 2), day = digits(date + 8, 2);
+	char today[CLOCK_DATE_SIZE];
 
 	if (strlen(date) != 10 || year < 0 || month < 1 || month > 12 || day < 1 || day > 31) {
 		snprintf(out, size, "%s", date);
 		return;
 	}
-	/* Callers hear the year only when it is not this one. */
-	if (strncmp(date, today, 4) == 0)
+	/* Callers hear the year only when it is not this one (nor unknown). */
+	if (clock_today(zone, now, today) != 0 || strncmp(date, today, 4) == 0)
 		snprintf(out, size, "%d %s", day, months[month - 1]);
 	else
 		snprintf(out, size, "%d %s %d", day, months[month - 1], year);

@@ -17,7 +17,7 @@ int	 clock_parse_utc(const char *text, time_t *when);
 /* Format as YYYY-MM-DDTHH:MM:SSZ, or with milliseconds if milliseconds >= 0. */
 void	 clock_format_utc(time_t when, int milliseconds, char out[CLOCK_TIME_SIZE]);
 
-/* YYYY-MM-DD as a caller hears it: "7 December", with the year if not today's; never fails. */
-void	 clock_spoken_date(const char *date, const char *today, char *out, size_t size);
+/* YYYY-MM-DD as a caller hears it: "7 December", with the year if not this one in zone; never fails. */
+void	 clock_spoken_date(const char *date, const char *zone, time_t now, char *out, size_t size);
 
 #endif

@@ -475,3 +475,18 @@ config_free(struct config *config)
 	}
 	memset(config, 0, sizeof(*config));
 }
+
+char *
+config_text_fill(const char *text, const char *placeholder, const char *value)
+{
+	const char *at = strstr(text, placeholder);
+	char *filled;
+
+	if (at == NULL)
+		return strdup(text);
+	/* Only the first placeholder is filled: config texts are not format strings. */
+	if (asprintf(&filled, "%.*s%s%s", (int)(at - text), text, value,
+	    at + strlen(placeholder)) < 0)
+		return NULL;
+	return filled;
+}

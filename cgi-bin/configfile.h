@@ -57,6 +57,9 @@ int	 config_load(struct config *, const char *path, char *why, size_t why_size);
 /* The same for an open stream: what config_load() does after fopen(). */
 int	 config_read(struct config *, FILE *, char *why, size_t why_size);
 
+/* A config text with its first placeholder ("{date}") replaced by value; malloc'd, NULL on ENOMEM. */
+char	*config_text_fill(const char *text, const char *placeholder, const char *value);
+
 /* Free everything and wipe the secret. */
 void	 config_free(struct config *);
 

@@ -158,24 +158,22 @@ getticket_limited(struct getticket *getticket, int *limited)
 static void
 getticket_not_active(struct getticket *getticket, int rc, const struct db_conference *holder)
 {
-	char today[CLOCK_DATE_SIZE + 8], spoken[64], message[640];
-	const char *text = "No active conference has this PIN.", *at;
+	const char *text = "No active conference has this PIN.";
+	char spoken[64], *filled = NULL;
 
 	if (rc == DB_OK && holder->state == DB_PIN_ENDED)
 		text = getticket->config->say_ended;
 	if (rc == DB_OK && holder->state == DB_PIN_NOT_STARTED) {
-		if (clock_today(getticket->config->timezone, getticket->now.tv_sec, today) != 0)
-			snprintf(today, sizeof(today), "%s", holder->starts_on);
-		clock_spoken_date(holder->starts_on, today, spoken, sizeof(spoken));
-		text = getticket->config->say_not_started;
-		if ((at = strstr(text, "{date}")) != NULL) {
-			snprintf(message, sizeof(message), "%.*s%s%s", (int)(at - text), text, spoken,
-			    at + 6);
-			text = message;
-		}
+		clock_spoken_date(holder->starts_on, getticket->config->timezone,
+		    getticket->now.tv_sec, spoken, sizeof(spoken));
+		/* The page shows what a phone caller would hear. */
+		if ((filled = config_text_fill(getticket->config->say_not_started, "{date}",
+		    spoken)) != NULL)
+			text = filled;
 	}
 	cgi_refuse(getticket->request, getticket->response, 404, text,
 	    rc == DB_OK ? "PIN of a conference that is not on today" : "unknown PIN");
+	free(filled);
 }
 
 /* A right PIN: refuse while locked or full, else issue a new identity. */

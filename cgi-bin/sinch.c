@@ -357,15 +357,10 @@ int
 svaml_say_filled(cJSON *svaml, const char *text, const char *placeholder, const char *value,
     const char *locale)
 {
-	const char *at = strstr(text, placeholder);
 	char *filled;
 	int rc;
 
-	if (at == NULL)
-		return svaml_say(svaml, text, locale);
-	/* Only the first placeholder is filled: config texts are not format strings. */
-	if (asprintf(&filled, "%.*s%s%s", (int)(at - text), text, value,
-	    at + strlen(placeholder)) < 0)
+	if ((filled = config_text_fill(text, placeholder, value)) == NULL)
 		return -1;
 	rc = svaml_say(svaml, filled, locale);
 	free(filled);
