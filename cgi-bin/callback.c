@@ -26,6 +26,9 @@ struct callback {
 	struct sinch_event	 event;
 	cJSON			*svaml;
 	time_t			 now;
+	/* A browser's ICE: how its call started, written once, with the join if it joins. */
+	struct db_call_start	*start;
+	int			 joined;
 };
 
 static int
@@ -149,9 +152,11 @@ callback_admit(struct callback *callback, const struct db_conference *holder,
 		return DB_FAULT;
 	if (holder->max_participants > 0 && others >= holder->max_participants)
 		return callback_refuse(callback, config->say_full);
-	if (db_call_joined(callback->db, callback->event.callid, holder) != DB_OK)
+	if (db_call_joined(callback->db, callback->event.callid, holder, callback->start) != DB_OK)
 		return DB_FAULT;
-	if (strcmp(source, "withheld") != 0 && db_source_joined(callback->db, source) != DB_OK)
+	callback->joined = 1;
+	if (strcmp(source, "withheld") != 0 &&
+	    db_source_joined(callback->db, source, callback->now) != DB_OK)
 		return DB_FAULT;
 	if (holder->attendee_id != 0) {
 		cli = holder->attendee_name;
@@ -180,16 +185,59 @@ callback_refuse_browser(struct callback *callback, const char *text, const char 
  * expired, may call, and only the PIN it was issued for: anything else is
  * refused, failing closed.  Another PIN counts as a wrong guess against the
  * source that fetched the id, so the callback is no way around getticket.
+ * identity is NULL for an id we do not know.
  */
+static int
+browser_ice_checks(struct callback *callback, const struct db_identity *identity)
+{
+	struct sinch_event *event = &callback->event;
+	const struct config *config = callback->config;
+	struct db_conference holder;
+	time_t expires;
+	int limited, rc;
+
+	if (event->caller == NULL || !sinch_user_id_ok(event->caller))
+		return callback_refuse_browser(callback, config->say_invalid, "not a user id we issue");
+	if (identity == NULL)
+		return callback_refuse_browser(callback, config->say_invalid,
+		    "never issued by getticket, or expired and pruned");
+	if (clock_parse_utc(identity->expires, &expires) != 0 || expires <= callback->now)
+		return callback_refuse_browser(callback, config->say_invalid, "user id expired");
+	if (callback_limited(callback, identity->source, &limited) != DB_OK)
+		return DB_FAULT;
+	if (limited)
+		return callback_refuse(callback, config->say_too_many);
+	if (event->to_endpoint == NULL || strcmp(event->to_endpoint, identity->pin) != 0) {
+		if (db_guess_record(callback->db, identity->source) != DB_OK)
+			return DB_FAULT;
+		return callback_refuse_browser(callback, config->say_invalid,
+		    "called another PIN than it was issued for (a wrong guess)");
+	}
+	if ((rc = db_find_pin_holder(callback->db, identity->pin, config->timezone, callback->now,
+	    &holder)) == DB_FAULT)
+		return DB_FAULT;
+	/* The PIN may have moved to another holder since the id was issued. */
+	if (rc == DB_NONE || holder.id != identity->conference_id ||
+	    holder.attendee_id != identity->attendee_id)
+		return callback_refuse_browser(callback, config->say_invalid,
+		    "its PIN no longer belongs to its conference");
+	if (holder.state != DB_PIN_ACTIVE) {
+		cgi_log(callback->request, "call %s: conference %lld is not on today: refused",
+		    event->callid, holder.id);
+		return callback_say_why_not(callback, DB_OK, &holder) != DB_OK ||
+		    svaml_action(callback->svaml, "hangup") != 0 ? DB_FAULT : DB_OK;
+	}
+	return callback_admit(callback, &holder, identity->display_name, identity->source);
+}
+
+/* The call is recorded whatever the checks decide, under its display name if it has one. */
 static int
 answer_browser_ice(struct callback *callback)
 {
 	struct sinch_event *event = &callback->event;
-	const struct config *config = callback->config;
 	struct db_identity identity;
-	struct db_conference holder;
-	time_t expires;
-	int limited, rc;
+	struct db_call_start start = { .origin = "mxp", .user_id = event->caller };
+	int rc;
 
 	if (event->to_type == NULL || strcasecmp(event->to_type, "conference") != 0) {
 		/* Our key must never place calls to numbers or users on the owner's bill. */
@@ -201,42 +249,15 @@ answer_browser_ice(struct callback *callback)
 	    DB_NONE;
 	if (rc == DB_FAULT)
 		return DB_FAULT;
-	/* The call is recorded whatever happens next, under its display name if it has one. */
-	if (db_call_started(callback->db, event->callid, "mxp",
-	    rc == DB_OK ? identity.display_name : NULL, event->caller) != DB_OK)
-		return DB_FAULT;
-	if (event->caller == NULL || !sinch_user_id_ok(event->caller))
-		return callback_refuse_browser(callback, config->say_invalid, "not a user id we issue");
-	if (rc == DB_NONE)
-		return callback_refuse_browser(callback, config->say_invalid,
-		    "never issued by getticket, or expired and pruned");
-	if (clock_parse_utc(identity.expires, &expires) != 0 || expires <= callback->now)
-		return callback_refuse_browser(callback, config->say_invalid, "user id expired");
-	if (callback_limited(callback, identity.source, &limited) != DB_OK)
-		return DB_FAULT;
-	if (limited)
-		return callback_refuse(callback, config->say_too_many);
-	if (event->to_endpoint == NULL || strcmp(event->to_endpoint, identity.pin) != 0) {
-		if (db_guess_record(callback->db, identity.source) != DB_OK)
-			return DB_FAULT;
-		return callback_refuse_browser(callback, config->say_invalid,
-		    "called another PIN than it was issued for (a wrong guess)");
-	}
-	if ((rc = db_find_pin_holder(callback->db, identity.pin, config->timezone, callback->now,
-	    &holder)) == DB_FAULT)
-		return DB_FAULT;
-	/* The PIN may have moved to another holder since the id was issued. */
-	if (rc == DB_NONE || holder.id != identity.conference_id ||
-	    holder.attendee_id != identity.attendee_id)
-		return callback_refuse_browser(callback, config->say_invalid,
-		    "its PIN no longer belongs to its conference");
-	if (holder.state != DB_PIN_ACTIVE) {
-		cgi_log(callback->request, "call %s: conference %lld is not on today: refused",
-		    event->callid, holder.id);
-		return callback_say_why_not(callback, DB_OK, &holder) != DB_OK ||
-		    svaml_action(callback->svaml, "hangup") != 0 ? DB_FAULT : DB_OK;
-	}
-	return callback_admit(callback, &holder, identity.display_name, identity.source);
+	if (rc == DB_OK)
+		start.caller = identity.display_name;
+	callback->start = &start;
+	rc = browser_ice_checks(callback, rc == DB_OK ? &identity : NULL);
+	callback->start = NULL;
+	if (rc != DB_OK || callback->joined)
+		return rc;
+	return db_call_started(callback->db, event->callid, start.origin, start.caller,
+	    start.user_id);
 }
 
 static int

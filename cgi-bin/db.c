@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <sqlite3.h>
 
@@ -31,19 +34,26 @@ static const struct {
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
 	[STMT_SETTING] = { "setting",
 	    "SELECT value FROM setting WHERE name = ?1" },
-	/* Active today first, then the soonest to come, then the latest to end. */
+	/*
+	 * The pin_holder view spelled out as a plain UNION ALL, which streams: the
+	 * view with an ORDER BY would build two temporary tables per call.  A PIN
+	 * matches one row per holder and date range; db_find_pin_holder picks one.
+	 */
 	[STMT_FIND_PIN_HOLDER] = { "find_pin_holder",
 	    "SELECT conference.id, conference.name, conference.sinch_id, conference.starts_on,"
-	    " coalesce(conference.max_participants, 0), conference.locked,"
-	    " conference.announce_count, CASE holder.kind WHEN 'attendee' THEN holder.holder_id"
-	    " ELSE 0 END, attendee.name,"
-	    " CASE WHEN conference.starts_on > ?2 THEN 1"
-	    " WHEN conference.ends_on < ?2 THEN 2 ELSE 0 END AS state"
-	    " FROM pin_holder AS holder JOIN conference ON conference.id = holder.conference_id"
-	    " LEFT JOIN attendee ON holder.kind = 'attendee' AND attendee.id = holder.holder_id"
-	    " WHERE holder.pin = ?1"
-	    " ORDER BY state, CASE state WHEN 1 THEN conference.starts_on END,"
-	    " conference.ends_on DESC LIMIT 1" },
+	    " conference.ends_on, coalesce(conference.max_participants, 0), conference.locked,"
+	    " conference.announce_count, 0, NULL,"
+	    " CASE WHEN conference.starts_on > ?2 THEN 1 WHEN conference.ends_on < ?2 THEN 2"
+	    " ELSE 0 END"
+	    " FROM conference WHERE conference.pin = ?1"
+	    " UNION ALL "
+	    "SELECT conference.id, conference.name, conference.sinch_id, conference.starts_on,"
+	    " conference.ends_on, coalesce(conference.max_participants, 0), conference.locked,"
+	    " conference.announce_count, attendee.id, attendee.name,"
+	    " CASE WHEN conference.starts_on > ?2 THEN 1 WHEN conference.ends_on < ?2 THEN 2"
+	    " ELSE 0 END"
+	    " FROM attendee JOIN conference ON conference.id = attendee.conference_id"
+	    " WHERE attendee.pin = ?1" },
 	[STMT_COUNT_IN_CONFERENCE] = { "count_in_conference",
 	    "SELECT count(*) FROM call WHERE conference_id = ?1 AND joined IS NOT NULL"
 	    " AND ended IS NULL AND joined >= ?2" },
@@ -57,12 +67,15 @@ static const struct {
 	    "INSERT INTO call(callid, pin_attempts) VALUES (?1, 1)"
 	    " ON CONFLICT(callid) DO UPDATE SET pin_attempts = pin_attempts + 1"
 	    " RETURNING pin_attempts" },
+	/* A browser's ICE is recorded here whole, in one write; a PIE keeps what its ICE wrote. */
 	[STMT_CALL_JOINED] = { "call_joined",
-	    "INSERT INTO call(callid, conference_id, conference_name, attendee_id, joined)"
-	    " VALUES (?1, ?2, ?3, ?4, " NOW ")"
+	    "INSERT INTO call(callid, conference_id, conference_name, attendee_id, joined,"
+	    " origin, caller, user_id) VALUES (?1, ?2, ?3, ?4, " NOW ", ?5, ?6, ?7)"
 	    " ON CONFLICT(callid) DO UPDATE SET conference_id = excluded.conference_id,"
 	    " conference_name = excluded.conference_name, attendee_id = excluded.attendee_id,"
-	    " joined = excluded.joined" },
+	    " joined = excluded.joined, origin = coalesce(excluded.origin, call.origin),"
+	    " caller = coalesce(excluded.caller, call.caller),"
+	    " user_id = coalesce(excluded.user_id, call.user_id)" },
 	[STMT_CALL_ENDED] = { "call_ended",
 	    "INSERT INTO call(callid, ended, end_reason, end_result, duration)"
 	    " VALUES (?1, " NOW ", ?2, ?3, ?4)"
@@ -94,9 +107,11 @@ static const struct {
 	[STMT_SOURCE_KNOWN] = { "source_known",
 	    "SELECT count(*) FROM known_source WHERE source = ?1"
 	    " AND last_joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days')" },
+	/* At most once an hour per source: a join that changes nothing writes nothing. */
 	[STMT_SOURCE_JOINED] = { "source_joined",
-	    "INSERT INTO known_source(source) VALUES (?1)"
-	    " ON CONFLICT(source) DO UPDATE SET last_joined = excluded.last_joined" },
+	    "INSERT INTO known_source(source, last_joined) VALUES (?1, ?2)"
+	    " ON CONFLICT(source) DO UPDATE SET last_joined = excluded.last_joined"
+	    " WHERE known_source.last_joined < ?3" },
 	[STMT_SOURCE_PRUNE] = { "source_prune",
 	    "DELETE FROM known_source WHERE source IN (SELECT source FROM known_source"
 	    " WHERE last_joined < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days') LIMIT 50)" },
@@ -301,17 +316,22 @@ db_busy(void *context, int count)
 {
 	struct db *db = context;
 	struct timespec now;
-	long long waited_ms;
+	long long waited_us;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (count == 0)
+	if (count == 0) {
 		db->busy_since = now;
-	waited_ms = (now.tv_sec - db->busy_since.tv_sec) * 1000LL +
-	    (now.tv_nsec - db->busy_since.tv_nsec) / 1000000;
-	if (waited_ms >= db->busy_timeout_ms)
+#ifdef PR_SET_TIMERSLACK
+		/* Linux rounds short sleeps up by 50 us unless told otherwise. */
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+#endif
+	}
+	waited_us = (now.tv_sec - db->busy_since.tv_sec) * 1000000LL +
+	    (now.tv_nsec - db->busy_since.tv_nsec) / 1000;
+	if (waited_us >= db->busy_timeout_ms * 1000LL)
 		return 0;
-	if (waited_ms < 1)
-		usleep(50 + (useconds_t)(rand_r(&db->busy_seed) % 200));
+	if (waited_us < 1000)
+		usleep(10 + (useconds_t)(rand_r(&db->busy_seed) % 20));
 	else
 		usleep(1000 + (useconds_t)(rand_r(&db->busy_seed) % 4000));
 	return 1;
@@ -522,11 +542,57 @@ pin_well_formed(const char *pin, int pin_length)
 	return i == pin_length;
 }
 
+/*
+ * Is the holder in the current row a better answer than best?  Active today
+ * first, then the soonest to come, then the latest to end; the guards keep
+ * a PIN's date ranges apart, so no two rows tie.
+ */
+static int
+db_pin_holder_better(sqlite3_stmt *stmt, const struct db_conference *best, const char *best_ends)
+{
+	enum db_pin_state state = (enum db_pin_state)sqlite3_column_int(stmt, 10);
+	const char *starts = (const char *)sqlite3_column_text(stmt, 3);
+	const char *ends = (const char *)sqlite3_column_text(stmt, 4);
+
+	if (best->id == 0 || state != best->state)
+		return best->id == 0 || state < best->state;
+	if (state == DB_PIN_NOT_STARTED)
+		return starts != NULL && strcmp(starts, best->starts_on) < 0;
+	/* NULL, no end, sorts as SQLite's ORDER BY ends_on DESC would: last. */
+	return ends != NULL && (*best_ends == '\0' || strcmp(ends, best_ends) > 0);
+}
+
+static int
+db_pin_holder_copy(struct db *db, sqlite3_stmt *stmt, struct db_conference *conference,
+    char *ends_on, size_t size)
+{
+	memset(conference, 0, sizeof(*conference));
+	conference->id = sqlite3_column_int64(stmt, 0);
+	db_column_copy(stmt, 1, conference->name, sizeof(conference->name));
+	/* A cut sinch_id would put the caller into someone else's conference. */
+	if (db_column_copy_checked(stmt, 2, conference->sinch_id,
+	    sizeof(conference->sinch_id)) != 0) {
+		snprintf(db->why, sizeof(db->why), "database %s: conference %lld has a"
+		    " sinch_id longer than %zu bytes", db->path, conference->id,
+		    sizeof(conference->sinch_id) - 1);
+		return DB_FAULT;
+	}
+	db_column_copy(stmt, 3, conference->starts_on, sizeof(conference->starts_on));
+	db_column_copy(stmt, 4, ends_on, size);
+	conference->max_participants = sqlite3_column_int(stmt, 5);
+	conference->locked = sqlite3_column_int(stmt, 6);
+	conference->announce_count = sqlite3_column_int(stmt, 7);
+	conference->attendee_id = sqlite3_column_int64(stmt, 8);
+	db_column_copy(stmt, 9, conference->attendee_name, sizeof(conference->attendee_name));
+	conference->state = (enum db_pin_state)sqlite3_column_int(stmt, 10);
+	return DB_OK;
+}
+
 int
 db_find_pin_holder(struct db *db, const char *pin, const char *zone, time_t now,
     struct db_conference *conference)
 {
-	char today[CLOCK_DATE_SIZE];
+	char today[CLOCK_DATE_SIZE], ends_on[16] = "";
 	sqlite3_stmt *stmt;
 	int pin_length, rc;
 
@@ -542,29 +608,17 @@ db_find_pin_holder(struct db *db, const char *pin, const char *zone, time_t now,
 		return DB_FAULT;
 	if (db_bind_text(stmt, 1, pin) != SQLITE_OK || db_bind_text(stmt, 2, today) != SQLITE_OK)
 		return db_fail(db, STMT_FIND_PIN_HOLDER, "cannot bind");
-	if ((rc = db_step(db, STMT_FIND_PIN_HOLDER)) == SQLITE_ROW) {
-		memset(conference, 0, sizeof(*conference));
-		conference->id = sqlite3_column_int64(stmt, 0);
-		db_column_copy(stmt, 1, conference->name, sizeof(conference->name));
-		/* A cut sinch_id would put the caller into someone else's conference. */
-		if (db_column_copy_checked(stmt, 2, conference->sinch_id,
-		    sizeof(conference->sinch_id)) != 0) {
-			sqlite3_reset(stmt);
-			snprintf(db->why, sizeof(db->why), "database %s: conference %lld has a"
-			    " sinch_id longer than %zu bytes", db->path, conference->id,
-			    sizeof(conference->sinch_id) - 1);
-			return DB_FAULT;
+	conference->id = 0;
+	while ((rc = db_step(db, STMT_FIND_PIN_HOLDER)) == SQLITE_ROW)
+		if (db_pin_holder_better(stmt, conference, ends_on) &&
+		    db_pin_holder_copy(db, stmt, conference, ends_on, sizeof(ends_on)) != DB_OK) {
+			rc = DB_FAULT;
+			break;
 		}
-		db_column_copy(stmt, 3, conference->starts_on, sizeof(conference->starts_on));
-		conference->max_participants = sqlite3_column_int(stmt, 4);
-		conference->locked = sqlite3_column_int(stmt, 5);
-		conference->announce_count = sqlite3_column_int(stmt, 6);
-		conference->attendee_id = sqlite3_column_int64(stmt, 7);
-		db_column_copy(stmt, 8, conference->attendee_name, sizeof(conference->attendee_name));
-		conference->state = (enum db_pin_state)sqlite3_column_int(stmt, 9);
-	}
 	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	if (rc != SQLITE_DONE)
+		return DB_FAULT;
+	return conference->id != 0 ? DB_OK : DB_NONE;
 }
 
 /* ISO 8601 UTC of now less hours: calls joined before it no longer count as in. */
@@ -640,7 +694,8 @@ db_call_failed_attempt(struct db *db, const char *callid, int *attempts)
 }
 
 int
-db_call_joined(struct db *db, const char *callid, const struct db_conference *conference)
+db_call_joined(struct db *db, const char *callid, const struct db_conference *conference,
+    const struct db_call_start *start)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -652,7 +707,10 @@ db_call_joined(struct db *db, const char *callid, const struct db_conference *co
 	    db_bind_text(stmt, 3, conference->name) != SQLITE_OK ||
 	    (conference->attendee_id != 0 ?
 	    sqlite3_bind_int64(stmt, 4, conference->attendee_id) : sqlite3_bind_null(stmt, 4))
-	    != SQLITE_OK)
+	    != SQLITE_OK ||
+	    (start != NULL && (db_bind_text(stmt, 5, start->origin) != SQLITE_OK ||
+	    db_bind_text(stmt, 6, start->caller) != SQLITE_OK ||
+	    db_bind_text(stmt, 7, start->user_id) != SQLITE_OK)))
 		return db_fail(db, STMT_CALL_JOINED, "cannot bind");
 	rc = db_step(db, STMT_CALL_JOINED);
 	sqlite3_reset(stmt);
@@ -807,9 +865,13 @@ db_source_known(struct db *db, const char *source, int *known)
 }
 
 int
-db_source_joined(struct db *db, const char *source)
+db_source_joined(struct db *db, const char *source, time_t now)
 {
-	return db_exec(db, STMT_SOURCE_JOINED, source, NULL, NULL);
+	char stamp[CLOCK_TIME_SIZE], hour_ago[CLOCK_TIME_SIZE];
+
+	clock_format_utc(now, -1, stamp);
+	clock_format_utc(now - 3600, -1, hour_ago);
+	return db_exec(db, STMT_SOURCE_JOINED, source, stamp, hour_ago);
 }
 
 int

@@ -149,7 +149,15 @@ int	 db_call_started(struct db *, const char *callid, const char *origin,
 int	 db_call_caller(struct db *, const char *callid, char *caller, size_t size);
 /* Count one more wrong PIN for callid; *attempts is the new count. */
 int	 db_call_failed_attempt(struct db *, const char *callid, int *attempts);
-int	 db_call_joined(struct db *, const char *callid, const struct db_conference *);
+/* How a call started, written with its join when no ICE row was written first. */
+struct db_call_start {
+	const char	*origin;	/* pstn or mxp */
+	const char	*caller;	/* NULL: unknown */
+	const char	*user_id;	/* browser: the id getticket issued */
+};
+
+int	 db_call_joined(struct db *, const char *callid, const struct db_conference *,
+	    const struct db_call_start *);
 /* DiCE: when and why the call ended; reason and result may be NULL, duration < 0 unknown. */
 int	 db_call_ended(struct db *, const char *callid, const char *reason,
 	    const char *result, long long duration);
@@ -175,7 +183,7 @@ int	 db_guess_budget_spent(struct db *, time_t now, int *retry_after);
 /* Has source joined a conference with a right PIN within the last 30 days? */
 int	 db_source_known(struct db *, const char *source, int *known);
 /* Source got in with a right PIN: it may still try while the budget is spent. */
-int	 db_source_joined(struct db *, const char *source);
+int	 db_source_joined(struct db *, const char *source, time_t now);
 
 /* roster: the conference user_id is in a call of now; DB_NONE if none. */
 int	 db_conference_of_user(struct db *, const char *user_id, time_t now, int max_hours,

@@ -213,7 +213,7 @@ getticket_issue(struct getticket *getticket, const struct db_conference *holder)
 	snprintf(identity.source, sizeof(identity.source), "%s", getticket->source);
 	if (db_identity_issue(getticket->db, &identity, getticket->now.tv_sec,
 	    getticket->config->identity_lifetime) != DB_OK ||
-	    db_source_joined(getticket->db, getticket->source) != DB_OK ||
+	    db_source_joined(getticket->db, getticket->source, getticket->now.tv_sec) != DB_OK ||
 	    db_commit(getticket->db) != DB_OK)
 		return DB_FAULT;
 	getticket_answer(getticket, identity.user_id, identity.display_name, holder->name);
