@@ -96,11 +96,17 @@ static const struct {
 	    " (SELECT user_id FROM identity WHERE expires < ?1 ORDER BY expires LIMIT 50)" },
 	[STMT_GUESS_RECORD] = { "guess_record",
 	    "INSERT INTO pin_guess(source) VALUES (?1)" },
-	/* The rule itself is the view's, which admins read too. */
+	/*
+	 * The rules of the views locked_out and guess_budget, which admins read,
+	 * as plain index searches with the settings bound: the views, with their
+	 * subqueries and grouping, cost a CGI some 400,000 instructions to prepare.
+	 * t/guess-limits.t checks that the views and the CGIs agree.
+	 */
 	[STMT_GUESS_LOCKED_UNTIL] = { "guess_locked_until",
-	    "SELECT until FROM locked_out WHERE source = ?1" },
+	    "SELECT at FROM pin_guess WHERE source = ?1 AND at >= ?2"
+	    " ORDER BY at DESC LIMIT 1 OFFSET ?3" },
 	[STMT_GUESS_BUDGET] = { "guess_budget",
-	    "SELECT spent >= budget, oldest_expires FROM guess_budget" },
+	    "SELECT count(*), min(at) FROM pin_guess WHERE at >= ?1" },
 	[STMT_GUESS_PRUNE] = { "guess_prune",
 	    "DELETE FROM pin_guess WHERE rowid IN"
 	    " (SELECT rowid FROM pin_guess WHERE at < ?1 ORDER BY at LIMIT 50)" },
@@ -813,41 +819,63 @@ db_guess_record(struct db *db, const char *source)
 	return db_exec(db, STMT_GUESS_RECORD, source, NULL, NULL);
 }
 
-/* Seconds from now until the ISO 8601 time text, at least 1. */
+/* Seconds from now until the ISO 8601 time text and as many seconds more, at least 1. */
 static int
-db_seconds_until(const char *text, time_t now)
+db_seconds_until(const unsigned char *text, int plus, time_t now)
 {
 	time_t until;
 
-	if (clock_parse_utc(text, &until) != 0 || until <= now)
+	if (text == NULL || clock_parse_utc((const char *)text, &until) != 0)
+		return 1;
+	until += plus;
+	if (until <= now)
 		return 1;
 	return until - now > 86400 * 366 ? 86400 * 366 : (int)(until - now);
 }
 
+/* Locked out while its guess_limit-th newest guess is within guess_window. */
 int
 db_guess_lockout(struct db *db, const char *source, time_t now, int *retry_after)
 {
-	char until[CLOCK_TIME_SIZE + 8];
-	int rc;
+	char cutoff[CLOCK_TIME_SIZE];
+	sqlite3_stmt *stmt;
+	int limit, window, rc;
 
 	*retry_after = 0;
-	rc = db_query_text(db, STMT_GUESS_LOCKED_UNTIL, source, until, sizeof(until));
-	if (rc == DB_OK)
-		*retry_after = db_seconds_until(until, now);
+	if (db_setting(db, "guess_limit", &limit) != DB_OK ||
+	    db_setting(db, "guess_window", &window) != DB_OK)
+		return DB_FAULT;
+	clock_format_utc(now - window, -1, cutoff);
+	if ((stmt = db_prepare(db, STMT_GUESS_LOCKED_UNTIL)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, source) != SQLITE_OK || db_bind_text(stmt, 2, cutoff) != SQLITE_OK ||
+	    sqlite3_bind_int(stmt, 3, limit - 1) != SQLITE_OK)
+		return db_fail(db, STMT_GUESS_LOCKED_UNTIL, "cannot bind");
+	if ((rc = db_step(db, STMT_GUESS_LOCKED_UNTIL)) == SQLITE_ROW)
+		*retry_after = db_seconds_until(sqlite3_column_text(stmt, 0), window, now);
+	sqlite3_reset(stmt);
 	return rc == DB_FAULT ? DB_FAULT : DB_OK;
 }
 
+/* Spent when the last hour holds guess_budget failures; then until the oldest is an hour old. */
 int
 db_guess_budget_spent(struct db *db, time_t now, int *retry_after)
 {
+	char cutoff[CLOCK_TIME_SIZE];
 	sqlite3_stmt *stmt;
-	int rc;
+	int budget, rc;
 
 	*retry_after = 0;
+	if (db_setting(db, "guess_budget", &budget) != DB_OK)
+		return DB_FAULT;
+	clock_format_utc(now - 3600, -1, cutoff);
 	if ((stmt = db_prepare(db, STMT_GUESS_BUDGET)) == NULL)
 		return DB_FAULT;
-	if ((rc = db_step(db, STMT_GUESS_BUDGET)) == SQLITE_ROW && sqlite3_column_int(stmt, 0))
-		*retry_after = db_seconds_until((const char *)sqlite3_column_text(stmt, 1), now);
+	if (db_bind_text(stmt, 1, cutoff) != SQLITE_OK)
+		return db_fail(db, STMT_GUESS_BUDGET, "cannot bind");
+	if ((rc = db_step(db, STMT_GUESS_BUDGET)) == SQLITE_ROW &&
+	    sqlite3_column_int(stmt, 0) >= budget)
+		*retry_after = db_seconds_until(sqlite3_column_text(stmt, 1), 3600, now);
 	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ?
 	    db_fail(db, STMT_GUESS_BUDGET, "no row") : DB_FAULT;

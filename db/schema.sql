@@ -153,7 +153,8 @@ CREATE TABLE pin_guess (
 CREATE INDEX pin_guess_by_source ON pin_guess(source, at);
 CREATE INDEX pin_guess_by_at ON pin_guess(at);
 
--- Sources that joined a conference with a right PIN, and when they last did:
+-- Sources that joined a conference with a right PIN, and when they last did
+-- (to the hour: the CGIs rewrite last_joined only once it is an hour old):
 -- while guess_budget is spent, only these may still try.
 CREATE TABLE known_source (
 	source		TEXT PRIMARY KEY,

@@ -146,19 +146,23 @@ def main(t):
     t.is_(statuses, ['runMenu'] * 4, 'once the lock is gone every process answers normally again')
     t.is_(server.log_since(mark), [], 'and logs nothing: the earlier error did not stick')
 
-    scratch.execute("CREATE TRIGGER boom AFTER UPDATE OF joined ON call WHEN NEW.callid LIKE 'boom%'"
+    # A browser's ICE writes its call row, then (for a source not seen this
+    # hour) known_source: make that second write fail.
+    user = server.join('Ann', PIN)
+    scratch.execute('DELETE FROM known_source')
+    scratch.execute("CREATE TRIGGER boom AFTER INSERT ON known_source"
                     " BEGIN SELECT RAISE(ABORT, 'boom'); END")
     mark = server.log_mark()
-    r = server.post(ice_browser('boom-1', PIN, user=server.join('Ann', PIN)))
+    r = server.post(ice_browser('boom-1', PIN, user=user))
     t.is_((r.json or {}).get('instructions', [{}])[0].get('text'), pinconf.APOLOGY,
           'a request whose transaction fails half-way is apologised for')
     t.is_(scratch.call('boom-1'), None, 'its first write (the call row) was rolled back')
     t.is_(len(server.log_since(mark)), 1, 'one log line for it')
+    scratch.execute('DROP TRIGGER boom')
     callid = new_callid()
     r = server.post(ice_browser(callid, PIN, user=server.join('Ann', PIN)))
     t.is_(action_name(r.json), 'connectConf', 'the next request joins normally')
     t.ok((scratch.call(callid) or {}).get('joined'), 'and its write is committed')
-    scratch.execute('DROP TRIGGER boom')
     scratch.write_config()
 
     # ------------------------------------------------------------ memory stays flat

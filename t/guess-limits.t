@@ -21,6 +21,11 @@ def ago(seconds):
     return when.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
+def seconds_until(stamp):
+    when = datetime.datetime.strptime(stamp, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+    return round((when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
 def retry_after(r):
     value = r.headers.get('retry-after', '')
     return int(value) if re.fullmatch(r'[0-9]+', value) else None
@@ -77,6 +82,9 @@ def test_ipv4(t):
     t.is_(r.status, 429, 'IPv4: four guesses 400, 200, 100 and 50 s old lock the address out')
     t.between(retry_after(r), 698, 701, 'IPv4: Retry-After is 900 - 200 = 700 s: the oldest of the last 3 guesses'
               ' (200 s old) leaves the window then, not the 400 s old one')
+    until = scratch.query('SELECT until FROM locked_out WHERE source = ?', (source,))
+    t.between(seconds_until(until[0]['until']) if until else None, retry_after(r) - 2, retry_after(r) + 1,
+              "IPv4: the locked_out view's until (the admins' statement of the rule) agrees with Retry-After")
     scratch.execute('DELETE FROM pin_guess')
     for seconds in (950, 920, 10):
         scratch.execute('INSERT INTO pin_guess(source, at) VALUES (?, ?)', (source, ago(seconds)))
@@ -203,8 +211,22 @@ def test_budget(t):
     r = getticket(server, 'Eve', RIGHT, headers=from_('203.0.113.200'))
     check_locked(t, server, scratch, r, mark, before,
                  'budget: the right PIN from a new address while the budget is spent', (3590, 3600))
+    expires = scratch.query('SELECT oldest_expires FROM guess_budget')[0]['oldest_expires']
+    t.between(seconds_until(expires), retry_after(r) - 2, retry_after(r) + 1,
+              "budget: the guess_budget view's oldest_expires agrees with Retry-After")
     r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
     t.is_(r.status, 200, 'budget: the known source still gets in with the right PIN')
+    # A join rewrites last_joined only when it is over an hour old: most joins write nothing.
+    half_hour_ago = ago(1800)
+    scratch.execute('UPDATE known_source SET last_joined = ?', (half_hour_ago,))
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    t.is_(scratch.query('SELECT last_joined FROM known_source'), [{'last_joined': half_hour_ago}],
+          'budget: a join half an hour after the last one leaves last_joined as it was')
+    scratch.execute('UPDATE known_source SET last_joined = ?', (ago(3700),))
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    t.ok(scratch.query('SELECT last_joined FROM known_source')[0]['last_joined'] >= ago(5),
+         'budget: a join over an hour after the last one moves last_joined to now')
+
     for n in range(1, 4):
         r = getticket(server, 'Ann', '000%d' % n, headers=from_('192.0.2.1'))
         t.is_(r.status, 404, 'budget: the known source\'s wrong PIN %d is still looked up (404)' % n)
