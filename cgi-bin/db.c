@@ -33,7 +33,7 @@ static const struct {
 	[STMT_COMMIT] = { "commit", "COMMIT" },
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
 	[STMT_SETTING] = { "setting",
-	    "SELECT value FROM setting WHERE name = ?1" },
+	    "SELECT name, value FROM setting" },
 	/*
 	 * The pin_holder view spelled out as a plain UNION ALL, which streams: the
 	 * view with an ORDER BY would build two temporary tables per call.  A PIN
@@ -455,11 +455,13 @@ db_request_done(struct db *db)
 	while ((stmt = sqlite3_next_stmt(db->handle, stmt)) != NULL)
 		sqlite3_reset(stmt);
 	db->why[0] = '\0';
+	db->settings_loaded = 0;
 }
 
 int
 db_begin(struct db *db)
 {
+	db->settings_loaded = 0;
 	return db_exec(db, STMT_BEGIN, NULL, NULL, NULL);
 }
 
@@ -521,19 +523,51 @@ db_query_text(struct db *db, enum db_stmt which, const char *key, char *out, siz
 	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
 }
 
+/* What the setting table holds; db_setting reads them all at once. */
+static const char *const db_setting_names[DB_SETTINGS] = {
+	"pin_length", "guess_limit", "guess_window", "guess_budget"
+};
+
+/* All settings in one statement, once a request or transaction. */
+static int
+db_settings_load(struct db *db)
+{
+	sqlite3_stmt *stmt;
+	const char *name;
+	int i, rc;
+
+	if ((stmt = db_prepare(db, STMT_SETTING)) == NULL)
+		return DB_FAULT;
+	memset(db->setting_found, 0, sizeof(db->setting_found));
+	while ((rc = db_step(db, STMT_SETTING)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(stmt, 0);
+		for (i = 0; name != NULL && i < DB_SETTINGS; i++)
+			if (strcmp(name, db_setting_names[i]) == 0) {
+				db->setting[i] = sqlite3_column_int(stmt, 1);
+				db->setting_found[i] = 1;
+			}
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return DB_FAULT;
+	db->settings_loaded = 1;
+	return DB_OK;
+}
+
 int
 db_setting(struct db *db, const char *name, int *value)
 {
-	long long number = 0;
-	int rc;
+	int i;
 
-	if ((rc = db_query_integer(db, STMT_SETTING, name, NULL, &number)) == DB_NONE) {
-		snprintf(db->why, sizeof(db->why), "database %s: setting %s is missing",
-		    db->path, name);
+	if (!db->settings_loaded && db_settings_load(db) != DB_OK)
 		return DB_FAULT;
-	}
-	*value = (int)number;
-	return rc;
+	for (i = 0; i < DB_SETTINGS; i++)
+		if (strcmp(name, db_setting_names[i]) == 0 && db->setting_found[i]) {
+			*value = db->setting[i];
+			return DB_OK;
+		}
+	snprintf(db->why, sizeof(db->why), "database %s: setting %s is missing", db->path, name);
+	return DB_FAULT;
 }
 
 /* A PIN is exactly pin_length digits; anything else matches nothing. */

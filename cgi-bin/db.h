@@ -51,6 +51,8 @@ enum db_stmt {
 	STMT__MAX
 };
 
+#define DB_SETTINGS	4	/* rows of the setting table */
+
 struct db {
 	sqlite3		*handle;
 	const char	*path;
@@ -60,6 +62,9 @@ struct db {
 	struct timespec	 busy_since;	/* when the current wait for a lock began */
 	unsigned int	 busy_seed;	/* this connection's jitter, no shared state */
 	int		 checkpoint_frames; /* WAL frames after which a commit checkpoints */
+	int		 setting[DB_SETTINGS];	/* read once a request or transaction */
+	int		 setting_found[DB_SETTINGS];
+	int		 settings_loaded;
 };
 
 /* A connection kept open (FastCGI) keeps the WAL index: checkpoint as seldom as SQLite does. */

@@ -7,6 +7,10 @@
 -- must name a value (which conference holds a PIN) fail through json_extract()
 -- with a path that is the message: the error reads "JSON path error near '...'".
 
+-- 1 KiB pages, before anything creates the file: each callback commits a row
+-- or two, and SQLite writes (and checksums) every page it touched whole to
+-- the WAL, so small pages write a quarter of the bytes a commit.
+PRAGMA page_size = 1024;
 PRAGMA journal_mode = WAL;	-- readers never wait for writers; kept in the file
 
 BEGIN;

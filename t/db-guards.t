@@ -136,6 +136,8 @@ def test_inventory():
            ['schema: %r' % checks, 'tested: %r' % CHECKS])
     tap.ok(one(db, 'PRAGMA user_version') == 2 and one(db, 'PRAGMA journal_mode') == 'wal',
            'the schema sets user_version 2 and WAL mode')
+    tap.ok(one(db, 'PRAGMA page_size') == 1024, 'the schema makes 1 KiB pages, so a commit writes little WAL',
+           ['page_size: %r' % one(db, 'PRAGMA page_size')])
 
 
 def test_settings():
