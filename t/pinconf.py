@@ -1229,6 +1229,10 @@ class ApacheServer(Server):
             lines += ['TypesConfig /dev/null', 'AddType text/html .html', 'AddType text/css .css',
                       'AddType text/javascript .js']
         lines += ['SetEnv %s %s' % (name, _apache_word(value)) for name, value in _sanitizer_environment()]
+        if self.mode == 'fastcgi':
+            # mod_fcgid hands SetEnv to each request; the runtimes read their process's environment.
+            lines += ['FcgidInitialEnv %s %s' % (name, _apache_word(value))
+                      for name, value in _sanitizer_environment()]
         lines += self.site_conf()
         lines.append(self.extra_conf)
         self.main_conf = os.path.join(self.dir, 'main.conf')
