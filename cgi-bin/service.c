@@ -298,18 +298,17 @@ service_accept(FCGX_Request *fastcgi, const sigset_t *term)
  * libfcgi closes a connection by shutting down its side and waiting until
  * the server closes the other, so that no unread input turns into a reset;
  * the process idles for a round trip through the server's event loop at
- * every request.  With the input read to its end nothing is left to reset:
- * then a plain close is safe, and the next request is accepted at once.
+ * every request.  cgi_request_drain() has read what it would of the body:
+ * when nothing is left but the end of the input, a plain close is safe, and
+ * the next request is accepted at once.
  */
 static void
 service_finish(FCGX_Request *fastcgi)
 {
-	char rest[4096];
-	int budget = 64 * 1024, got;
+	char probe;
 
-	while (budget > 0 && (got = FCGX_GetStr(rest, sizeof(rest), fastcgi->in)) > 0)
-		budget -= got;
-	if (FCGX_HasSeenEOF(fastcgi->in) == EOF && FCGX_GetError(fastcgi->in) == 0)
+	if (FCGX_GetStr(&probe, 1, fastcgi->in) == 0 && FCGX_HasSeenEOF(fastcgi->in) == EOF &&
+	    FCGX_GetError(fastcgi->in) == 0)
 		FCGX_Detach(fastcgi);
 	FCGX_Finish_r(fastcgi);
 	FCGX_Attach(fastcgi);

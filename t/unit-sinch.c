@@ -318,6 +318,19 @@ test_event_parsing(void)
 	sinch_event_free(&event);
 }
 
+/* The SVAML of a runMenu for pin_length digits, as text; the caller frees it. */
+static char *
+run_menu_text(const struct config *config, int pin_length)
+{
+	cJSON *svaml = svaml_new();
+	char *text = NULL;
+
+	if (svaml != NULL && svaml_run_menu(svaml, config, pin_length) == 0)
+		text = svaml_print(svaml);
+	cJSON_Delete(svaml);
+	return text;
+}
+
 static void
 test_svaml_shapes(void)
 {
@@ -329,33 +342,24 @@ test_svaml_shapes(void)
 	config.prompt_pin = "Enter 4 digit pin";
 	config.locale = "en-US";
 	config.menu_timeout = 30;
-	svaml = svaml_new();
-	svaml_run_menu(svaml, &config, 4);
-	text = svaml_print(svaml);
+	text = run_menu_text(&config, 4);
 	tap_is(text, "{\"action\":{\"name\":\"runMenu\",\"locale\":\"en-US\",\"mainMenu\":\"main\","
 	    "\"menus\":[{\"id\":\"main\",\"mainPrompt\":\"#tts[Enter 4 digit pin]\","
 	    "\"repeatPrompt\":\"#tts[Enter 4 digit pin]\",\"repeats\":3,\"maxDigits\":4,"
 	    "\"timeoutMills\":30000}]}}", "runMenu is one main menu with a 30 s timeout");
 	free(text);
-	cJSON_Delete(svaml);
 
 	config.prompt_pin = "";
-	svaml = svaml_new();
-	svaml_run_menu(svaml, &config, 6);
-	text = svaml_print(svaml);
+	text = run_menu_text(&config, 6);
 	tap_ok(text != NULL && strstr(text, "\"mainPrompt\":\"#tts[Enter 6 digit pin]\"") != NULL &&
 	    strstr(text, "\"maxDigits\":6") != NULL,
 	    "without prompt_pin the prompt asks for pin_length digits");
 	free(text);
-	cJSON_Delete(svaml);
 	config.prompt_pin = "Your code please";
-	svaml = svaml_new();
-	svaml_run_menu(svaml, &config, 6);
-	text = svaml_print(svaml);
+	text = run_menu_text(&config, 6);
 	tap_ok(text != NULL && strstr(text, "\"mainPrompt\":\"#tts[Your code please]\"") != NULL,
 	    "a configured prompt_pin is said as it is");
 	free(text);
-	cJSON_Delete(svaml);
 	config.prompt_pin = "Enter 4 digit pin";
 
 	svaml = svaml_new();
