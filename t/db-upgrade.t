@@ -107,7 +107,17 @@ locked = make_database('locked.db')
 holder = subprocess.Popen([sqlite3_cli, locked], stdin=subprocess.PIPE, text=True)
 holder.stdin.write("BEGIN IMMEDIATE; INSERT INTO dial_in(label, number) VALUES ('Norway', '+4721000000');\n")
 holder.stdin.flush()
-time.sleep(0.3)
+# Not a fixed sleep: on a loaded machine the CLI may not have the lock yet.
+while True:
+    probe = sqlite3.connect(locked, timeout=0, isolation_level=None)
+    try:
+        probe.execute('BEGIN IMMEDIATE')
+        probe.execute('ROLLBACK')
+    except sqlite3.OperationalError:
+        break
+    finally:
+        probe.close()
+    time.sleep(0.02)
 started = time.time()
 subprocess.Popen(['sh', '-c', 'sleep 1; echo "COMMIT;"'], stdout=holder.stdin)
 waited = upgrade(locked, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION='3')
