@@ -568,33 +568,24 @@ class LockHolder:
         self.db = db
         self.process = subprocess.Popen([os.environ['SQLITE3'], db], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        # wait_locked()'s probe takes the write lock for an instant; without a
-        # busy timeout the CLI's BEGIN IMMEDIATE fails if it comes just then,
-        # and the holder never holds anything.
-        self.process.stdin.write(b'.timeout 5000\nBEGIN IMMEDIATE;\n')
+        # The busy timeout waits out a CGI still finishing an earlier request;
+        # bail ends the CLI if it cannot lock.  Only the marker after the
+        # statements says the lock is held: a probe that finds the database
+        # locked may have met that CGI instead.
+        self.process.stdin.write(b'.timeout 5000\n.bail on\nBEGIN IMMEDIATE;\n')
         for statement in statements:
             self.process.stdin.write(statement.encode() + b';\n')
+        self.process.stdin.write(b"SELECT 'lock held';\n")
         self.process.stdin.flush()
         self.wait_locked()
 
-    def wait_locked(self, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            probe = sqlite3.connect(self.db, timeout=0, isolation_level=None)
-            try:
-                probe.execute('BEGIN IMMEDIATE')
-                probe.execute('ROLLBACK')
-            except sqlite3.OperationalError as e:
-                if 'locked' in str(e):
-                    return
-                raise
-            finally:
-                probe.close()
-            if self.process.poll() is not None:
-                raise RuntimeError('sqlite3 lock holder exited: %s' % self.process.stderr.read())
-            time.sleep(0.02)
-        self.process.kill()
-        _, err = self.process.communicate()
+    def wait_locked(self):
+        for line in iter(self.process.stdout.readline, b''):
+            if line == b'lock held\n':
+                return
+        self.process.stdin.close()
+        self.process.stdin = None
+        _, err = self.process.communicate(timeout=10)
         raise RuntimeError('sqlite3 never took the write lock on %s: %s' % (
             self.db, err.decode(errors='replace').strip()))
 
