@@ -87,7 +87,7 @@ static const struct {
 	    " (SELECT callid FROM call WHERE started < ?1 ORDER BY started LIMIT 50)" },
 	[STMT_IDENTITY_ISSUE] = { "identity_issue",
 	    "INSERT INTO identity(user_id, display_name, conference_id, attendee_id, pin, source,"
-	    " expires) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7)" },
+	    " issued, expires) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8)" },
 	[STMT_IDENTITY_FIND] = { "identity_find",
 	    "SELECT display_name, conference_id, coalesce(attendee_id, 0), pin, source, expires"
 	    " FROM identity WHERE user_id = ?1" },
@@ -804,10 +804,12 @@ db_prune_limits(struct db *db, time_t now)
 int
 db_identity_issue(struct db *db, const struct db_identity *identity, time_t now, int lifetime)
 {
-	char expires[CLOCK_TIME_SIZE];
+	char issued[CLOCK_TIME_SIZE], expires[CLOCK_TIME_SIZE];
 	sqlite3_stmt *stmt;
 	int rc;
 
+	/* Both from one clock reading: SQLite's 'now' may be a second later. */
+	clock_format_utc(now, -1, issued);
 	clock_format_utc(now + lifetime, -1, expires);
 	if ((stmt = db_prepare(db, STMT_IDENTITY_ISSUE)) == NULL)
 		return DB_FAULT;
@@ -817,7 +819,8 @@ db_identity_issue(struct db *db, const struct db_identity *identity, time_t now,
 	    sqlite3_bind_int64(stmt, 4, identity->attendee_id) != SQLITE_OK ||
 	    db_bind_text(stmt, 5, identity->pin) != SQLITE_OK ||
 	    db_bind_text(stmt, 6, identity->source) != SQLITE_OK ||
-	    db_bind_text(stmt, 7, expires) != SQLITE_OK)
+	    db_bind_text(stmt, 7, issued) != SQLITE_OK ||
+	    db_bind_text(stmt, 8, expires) != SQLITE_OK)
 		return db_fail(db, STMT_IDENTITY_ISSUE, "cannot bind");
 	rc = db_step(db, STMT_IDENTITY_ISSUE);
 	sqlite3_reset(stmt);
