@@ -269,12 +269,17 @@ class FakeSinch:
 class Handler(http.server.BaseHTTPRequestHandler):
     server_version = 'fake-sinch-api'
     protocol_version = 'HTTP/1.1'
+    record = None
 
     def log_message(self, format, *args):
         pass
 
     def send(self, status, document=None):
         body = json.dumps(document).encode('utf-8') if document is not None else b''
+        # Recorded before the answer leaves: a client that has it may ask
+        # /control/state at once, before this thread would run on.
+        if self.record is not None:
+            self.record['status'] = status
         self.send_response(status)
         if document is not None:
             self.send_header('Content-Type', 'application/json; charset=utf-8')
@@ -293,6 +298,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         fake = self.server.fake
+        self.record = None		# one handler serves every request of a kept-alive connection
         body = self.body()
         path = urllib.parse.urlsplit(self.path).path
         if path.startswith('/control/'):
@@ -301,6 +307,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                   'headers': dict(self.headers.items()), 'status': None}
         with fake.lock:
             fake.requests.append(record)
+        self.record = record
         try:
             failure = fake.planned_failure(self.command)
             if failure is not None:
