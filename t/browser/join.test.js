@@ -388,7 +388,8 @@ test('Join waits for an SDK that is still loading, then calls', async ({ browser
 	await page.waitForTimeout(300);
 	release();
 	await page.waitForFunction(() => window.fakeSinch && fakeSinch.calledIds.length === 1);
-	assert.equal(await isHidden(page, '#in-call'), false);
+	// The panel shows once callConference has resolved: a moment after the fake counts the call.
+	await page.waitForSelector('#in-call', { state: 'visible' });
 	assert.equal(await isHidden(page, '#error'), true);
 	await page.close();
 });
