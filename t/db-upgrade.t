@@ -104,25 +104,11 @@ ok(version(older) == 3 and 'half_done' not in tables, 'a failing step changes no
 
 # An admin's write lock is waited for, not trampled.
 locked = make_database('locked.db')
-holder = subprocess.Popen([sqlite3_cli, locked], stdin=subprocess.PIPE, text=True)
-holder.stdin.write("BEGIN IMMEDIATE; INSERT INTO dial_in(label, number) VALUES ('Norway', '+4721000000');\n")
-holder.stdin.flush()
-# Not a fixed sleep: on a loaded machine the CLI may not have the lock yet.
-while True:
-    probe = sqlite3.connect(locked, timeout=0, isolation_level=None)
-    try:
-        probe.execute('BEGIN IMMEDIATE')
-        probe.execute('ROLLBACK')
-    except sqlite3.OperationalError:
-        break
-    finally:
-        probe.close()
-    time.sleep(0.02)
+holder = pinconf.LockHolder(locked, ["INSERT INTO dial_in(label, number) VALUES ('Norway', '+4721000000')"])
 started = time.time()
-subprocess.Popen(['sh', '-c', 'sleep 1; echo "COMMIT;"'], stdout=holder.stdin)
+release = holder.release_after(1)
 waited = upgrade(locked, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION='3')
-holder.stdin.close()
-holder.wait()
+release.join(10)
 ok(waited.returncode == 0 and version(locked) == 3 and time.time() - started >= 0.5,
    'an upgrade waits for an admin holding a write lock', waited.stdout + waited.stderr)
 ok(('+4721000000',) in rows(locked)[1], "the admin's write is kept", rows(locked))

@@ -562,9 +562,14 @@ class Scratch:
 
 
 class LockHolder:
-    """A sqlite3 CLI process in BEGIN IMMEDIATE (plus optional statements) until release()."""
+    """A sqlite3 CLI process in BEGIN IMMEDIATE (plus optional statements) until release().
 
-    def __init__(self, db, statements=()):
+    exclusive: PRAGMA locking_mode = EXCLUSIVE and BEGIN EXCLUSIVE instead, which
+    keeps even WAL readers out but is refused while another connection is
+    open; with required=False a refusal only leaves .held False.
+    """
+
+    def __init__(self, db, statements=(), exclusive=False, required=True, busy_ms=5000):
         self.db = db
         self.process = subprocess.Popen([os.environ['SQLITE3'], db], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -572,29 +577,25 @@ class LockHolder:
         # bail ends the CLI if it cannot lock.  Only the marker after the
         # statements says the lock is held: a probe that finds the database
         # locked may have met that CGI instead.
-        self.process.stdin.write(b'.timeout 5000\n.bail on\nBEGIN IMMEDIATE;\n')
+        begin = b'PRAGMA locking_mode = EXCLUSIVE;\nBEGIN EXCLUSIVE;\n' if exclusive else b'BEGIN IMMEDIATE;\n'
+        self.process.stdin.write(b'.timeout %d\n.bail on\n' % busy_ms + begin)
         for statement in statements:
             self.process.stdin.write(statement.encode() + b';\n')
         self.process.stdin.write(b"SELECT 'lock held';\n")
         self.process.stdin.flush()
-        self.wait_locked()
-
-    def wait_locked(self):
-        for line in iter(self.process.stdout.readline, b''):
-            if line == b'lock held\n':
-                return
-        self.process.stdin.close()
-        self.process.stdin = None
-        _, err = self.process.communicate(timeout=10)
-        raise RuntimeError('sqlite3 never took the write lock on %s: %s' % (
-            self.db, err.decode(errors='replace').strip()))
+        self.held = any(line == b'lock held\n' for line in iter(self.process.stdout.readline, b''))
+        if required and not self.held:
+            raise RuntimeError('sqlite3 never took the write lock on %s: %s' % (db, self.release()))
 
     def release(self, commit=True):
         """End the transaction and wait for the process; returns its stderr."""
         if self.process.stdin is not None:
-            if self.process.poll() is None:
-                self.process.stdin.write(b'COMMIT;\n' if commit else b'ROLLBACK;\n')
-            self.process.stdin.close()
+            try:
+                if self.process.poll() is None:
+                    self.process.stdin.write(b'COMMIT;\n' if commit else b'ROLLBACK;\n')
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass		# the CLI bailed out without its lock
             self.process.stdin = None
         out, err = self.process.communicate(timeout=10)
         return err.decode(errors='replace')

@@ -3,8 +3,6 @@
 # who is in its conference now: display names, attendees by name, phone
 # numbers masked to "+46 … 123"; nobody else learns anything.
 import os
-import sqlite3
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -12,20 +10,6 @@ import pinconf  # noqa: E402
 from pinconf import ice_phone, ice_browser, pie, dice, new_callid, issue_identity, roster, post_form  # noqa: E402
 
 RIGHT = '4321'
-
-
-def exclusively_locked(path):
-    """Whether another connection holds the database in exclusive mode: then even a read fails."""
-    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        probe.execute('SELECT count(*) FROM setting').fetchone()
-        return False
-    except sqlite3.OperationalError as e:
-        if 'locked' in str(e):
-            return True
-        raise
-    finally:
-        probe.close()
 
 
 def main(t):
@@ -166,34 +150,22 @@ def main(t):
     t.ok(lines and missing in lines[0], 'roster with the database missing: the log names the path', diag=lines)
     scratch.write_config(busy_timeout=200)
     # WAL readers never wait for a writer: only an exclusive-mode writer keeps
-    # roster.cgi out, and it gets its lock only while no other connection is
-    # open.  The PRAGMA prints "exclusive" at once, so wait for "done" and
-    # then see whether the holder really holds the lock.
-    holder = subprocess.Popen([os.environ['SQLITE3'], scratch.db], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    holder.stdin.write(b".timeout 2000\nPRAGMA locking_mode = EXCLUSIVE;\nBEGIN EXCLUSIVE;\n"
-                       b"UPDATE setting SET value = value WHERE name = 'pin_length';\nSELECT 'done';\n")
-    holder.stdin.flush()
-    for line in iter(holder.stdout.readline, b''):
-        if line == b'done\n':
-            break
-    held = exclusively_locked(scratch.db)
+    # roster.cgi out, and SQLite grants that lock only while no other
+    # connection is open.
+    holder = pinconf.LockHolder(scratch.db, ["UPDATE setting SET value = value WHERE name = 'pin_length'"],
+                                exclusive=True, required=pinconf.server_mode() != 'fastcgi', busy_ms=2000)
     try:
         r, lines = ask(ann, 'the database locked')
     finally:
-        holder.stdin.write(b'ROLLBACK;\n')
-        holder.stdin.close()
-        holder.wait(timeout=10)
-    if held:
+        holder.release(commit=False)
+    if holder.held:
         refused(r, lines, 503, 'roster with the database locked')
-    elif pinconf.server_mode() == 'fastcgi':
-        # A kept process that has the database open keeps the lock out and reads on: right too.
+    else:
+        # A kept FastCGI process that has the database open keeps the lock out and reads on: right too.
         t.is_(r.status, 200, 'roster beside an admin lock: a FastCGI process that holds the database open'
               ' still reads the list')
         t.ok('participants' in (r.json or {}), 'roster beside an admin lock: the list', diag=r.body[:200])
         t.is_(len(lines), 0, 'roster beside an admin lock: nothing to log when it could read')
-    else:
-        raise RuntimeError('sqlite3 never took the exclusive lock, with no other connection open')
     scratch.write_config()
     r, lines = ask(ann, 'everything repaired')
     t.is_(r.status, 200, 'roster: with the database back the participant gets 200 again')
