@@ -24,10 +24,15 @@ BEGIN;
 --   guess_budget   failed guesses per hour from all sources together; past it
 --                  only sources that have joined a conference in the last 30
 --                  days may try a PIN (see pinconf-db(5), GUESS LIMITS)
+--   identity_limit browser identities getticket.cgi issues to one source (an
+--                  address, a /64) in an hour
+--   call_max_hours a joined call with no DiCE after this many hours counts as
+--                  gone (its DiCE was lost): the views and the CGIs read it
 CREATE TABLE setting (
 	name	TEXT PRIMARY KEY
-		CONSTRAINT "setting name must be pin_length, guess_limit, guess_window or guess_budget"
-		CHECK (name IN ('pin_length', 'guess_limit', 'guess_window', 'guess_budget')),
+		CONSTRAINT "setting name must be pin_length, guess_limit, guess_window, guess_budget, identity_limit or call_max_hours"
+		CHECK (name IN ('pin_length', 'guess_limit', 'guess_window', 'guess_budget',
+			'identity_limit', 'call_max_hours')),
 	value	INTEGER NOT NULL,
 	-- Named constraints are the admin's error messages; the first that fails is shown.
 	CONSTRAINT "pin_length must be a whole number from 4 to 8"
@@ -36,7 +41,7 @@ CREATE TABLE setting (
 		CHECK (typeof(value) = 'integer' AND value > 0)
 ) WITHOUT ROWID;
 INSERT INTO setting(name, value) VALUES ('pin_length', 4), ('guess_limit', 10), ('guess_window', 900),
-	('guess_budget', 20);
+	('guess_budget', 20), ('identity_limit', 100), ('call_max_hours', 12);
 
 CREATE TRIGGER setting_is_never_deleted
 BEFORE DELETE ON setting
@@ -75,6 +80,14 @@ CREATE TABLE conference (
 	announce_count	INTEGER NOT NULL DEFAULT 0		-- 1: tell callers how many are in
 			CONSTRAINT "announce_count must be 0 or 1" CHECK (announce_count IN (0, 1)),
 	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	-- The owner account that made it (owner.cgi); NULL: made by an admin.
+	owner_id	INTEGER,
+	-- Hosts (attendees with host = 1): with wait_for_host callers wait until
+	-- a host is in; with end_with_host the conference ends when the last leaves.
+	wait_for_host	INTEGER NOT NULL DEFAULT 0
+			CONSTRAINT "wait_for_host must be 0 or 1" CHECK (wait_for_host IN (0, 1)),
+	end_with_host	INTEGER NOT NULL DEFAULT 0
+			CONSTRAINT "end_with_host must be 0 or 1" CHECK (end_with_host IN (0, 1)),
 	CONSTRAINT "ends_on must not be before starts_on"
 	CHECK (ends_on IS NULL OR starts_on <= ends_on)
 );
@@ -90,7 +103,9 @@ CREATE TABLE attendee (
 			CONSTRAINT "attendee name must be 1 to 200 characters"
 			CHECK (length(trim(name)) BETWEEN 1 AND 200),
 	pin		TEXT,					-- digits, see setting pin_length
-	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	host		INTEGER NOT NULL DEFAULT 0		-- 1: a host of the conference
+			CONSTRAINT "host must be 0 or 1" CHECK (host IN (0, 1))
 );
 CREATE INDEX attendee_by_pin ON attendee(pin);
 CREATE INDEX attendee_by_conference ON attendee(conference_id);
@@ -124,7 +139,9 @@ CREATE TABLE call (
 	ended		TEXT,			-- DiCE
 	end_reason	TEXT,			-- DiCE reason: CALLERHANGUP, TIMEOUT, ...
 	end_result	TEXT,			-- DiCE result: ANSWERED, FAILED, ...
-	duration	INTEGER			-- seconds, as Sinch reports
+	duration	INTEGER,		-- seconds, as Sinch reports
+	muted		INTEGER NOT NULL DEFAULT 0	-- 1: muted through pinconf (keypad, owner page)
+			CONSTRAINT "muted must be 0 or 1" CHECK (muted IN (0, 1))
 );
 CREATE INDEX call_by_conference ON call(conference_id, ended);
 CREATE INDEX call_by_started ON call(started);
@@ -413,5 +430,5 @@ WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour');
 CREATE VIEW old_call AS
 SELECT callid, started, ended FROM call WHERE ended IS NOT NULL OR started < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
 
-PRAGMA user_version = 2;	-- schema version: the CGIs refuse one they do not know
+PRAGMA user_version = 3;	-- schema version: the CGIs refuse one they do not know
 COMMIT;

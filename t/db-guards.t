@@ -28,7 +28,7 @@ TRIGGERS = {
     'attendee_assigns_pin_on_insert', 'attendee_assigns_pin_on_update',
     'conference_deletes_attendees',
 }
-CHECKS = {'setting': 3, 'conference': 8, 'attendee': 1, 'dial_in': 2, 'call': 1,
+CHECKS = {'setting': 3, 'conference': 10, 'attendee': 2, 'dial_in': 2, 'call': 2,
           'identity': 0, 'pin_guess': 0, 'known_source': 0}
 
 PIN_FORMAT = ('pin must be digits only', 'pin_length')
@@ -134,8 +134,8 @@ def test_inventory():
         checks[name] = len(re.findall(r'\bCHECK\s*\(', sql))
     tap.ok(checks == CHECKS, 'every CHECK constraint in schema.sql is one this test covers',
            ['schema: %r' % checks, 'tested: %r' % CHECKS])
-    tap.ok(one(db, 'PRAGMA user_version') == 2 and one(db, 'PRAGMA journal_mode') == 'wal',
-           'the schema sets user_version 2 and WAL mode')
+    tap.ok(one(db, 'PRAGMA user_version') == 3 and one(db, 'PRAGMA journal_mode') == 'wal',
+           'the schema sets user_version 3 and WAL mode')
     tap.ok(one(db, 'PRAGMA page_size') == 1024, 'the schema makes 1 KiB pages, so a commit writes little WAL',
            ['page_size: %r' % one(db, 'PRAGMA page_size')])
 
@@ -164,7 +164,8 @@ def test_settings():
     refused(db, 'renaming a setting to an unknown name is refused',
             "UPDATE setting SET name = 'guesses' WHERE name = 'guess_limit'", (), ('setting name must be',))
     rows = db.execute('SELECT name, value FROM setting ORDER BY name').fetchall()
-    tap.ok(rows == [('guess_budget', 20), ('guess_limit', 10), ('guess_window', 900), ('pin_length', 4)],
+    tap.ok(rows == [('call_max_hours', 12), ('guess_budget', 20), ('guess_limit', 10),
+                    ('guess_window', 900), ('identity_limit', 100), ('pin_length', 4)],
            'the refused changes left the settings as they were', ['settings: %r' % rows])
     accepted(db, 'guess_limit 20 is accepted', "UPDATE setting SET value = 20 WHERE name = 'guess_limit'")
     accepted(db, "pin_length '5' (text of a number) is accepted as the number 5",
@@ -450,6 +451,21 @@ def test_conference_rules():
         for value in (1, 0):
             accepted(db, '%s %d is accepted' % (column, value),
                      'UPDATE conference SET %s = ? WHERE id = ?' % column, (value, conference))
+    flags = (('conference', 'wait_for_host', conference), ('conference', 'end_with_host', conference),
+             ('attendee', 'host', add_attendee(db, conference, 'Host')),
+             ('call', 'muted', db.execute("INSERT INTO call(callid) VALUES ('c-flag')").lastrowid))
+    for table, column, row in flags:
+        key = 'rowid'
+        refused(db, '%s.%s 2 is refused: must be 0 or 1' % (table, column),
+                'UPDATE %s SET %s = 2 WHERE %s = ?' % (table, column, key), (row,),
+                ('%s must be 0 or 1' % column,))
+        refused(db, '%s.%s NULL is refused' % (table, column),
+                'UPDATE %s SET %s = NULL WHERE %s = ?' % (table, column, key), (row,),
+                ('NOT NULL', '%s.%s' % (table, column)))
+        tap.ok(one(db, 'SELECT %s FROM %s WHERE %s = ?' % (column, table, key), row) == 0,
+               '%s.%s is 0 unless set' % (table, column))
+        accepted(db, '%s.%s 1 is accepted' % (table, column),
+                 'UPDATE %s SET %s = 1 WHERE %s = ?' % (table, column, key), (row,))
     accepted(db, 'a conference can be created capped, locked and announcing',
              "INSERT INTO conference(name, max_participants, locked, announce_count)"
              " VALUES ('Board', 12, 1, 1)")

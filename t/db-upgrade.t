@@ -20,6 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf
 
 tap = pinconf.Tap()
+with open(schema) as f:
+    LATEST = int(re.search(r'PRAGMA\s+user_version\s*=\s*(\d+)', f.read()).group(1))
+NEXT, AFTER = str(LATEST + 1), str(LATEST + 2)
 
 def ok(condition, name, diagnostic=None):
     return tap.ok(condition, name, diag=diagnostic)
@@ -66,50 +69,51 @@ current = make_database('current.db')
 before = rows(current)
 first = upgrade(current)
 second = upgrade(current)
-ok(first.returncode == 0 and 'at schema version 2' in first.stdout
+ok(first.returncode == 0 and 'at schema version %d' % LATEST in first.stdout
    and 'upgraded' not in first.stdout,
-   'a current database is left at version 2', first.stdout + first.stderr)
-ok(second.returncode == 0 and rows(current) == before and version(current) == 2,
+   'a current database is left at version %d' % LATEST, first.stdout + first.stderr)
+ok(second.returncode == 0 and rows(current) == before and version(current) == LATEST,
    'running it twice changes nothing', second.stdout + second.stderr)
 
 # A synthetic next version proves the mechanism that later steps will use.
 steps = os.path.join(scratch, 'steps')
 os.makedirs(steps)
-with open(os.path.join(steps, '3.sql'), 'w') as f:
+with open(os.path.join(steps, NEXT + '.sql'), 'w') as f:
     f.write("ALTER TABLE conference ADD COLUMN note TEXT NOT NULL DEFAULT '';\n")
 older = make_database('older.db')
 before = rows(older)
-result = upgrade(older, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION='3')
-ok(result.returncode == 0 and version(older) == 3, 'a synthetic step takes a database from 2 to 3',
+result = upgrade(older, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION=NEXT)
+ok(result.returncode == 0 and version(older) == LATEST + 1,
+   'a synthetic step takes a database from %d to %s' % (LATEST, NEXT),
    result.stdout + result.stderr)
 ok(rows(older) == before, 'every row survives the synthetic step', rows(older))
 db = sqlite3.connect(older)
 columns = [row[1] for row in db.execute('PRAGMA table_info(conference)')]
 db.close()
 ok('note' in columns, 'the step took effect', columns)
-again = upgrade(older, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION='3')
-ok(again.returncode == 0 and version(older) == 3 and rows(older) == before,
+again = upgrade(older, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION=NEXT)
+ok(again.returncode == 0 and version(older) == LATEST + 1 and rows(older) == before,
    'upgrading again is harmless', again.stdout + again.stderr)
 
 # A failing step leaves the database exactly as it was.
-with open(os.path.join(steps, '4.sql'), 'w') as f:
+with open(os.path.join(steps, AFTER + '.sql'), 'w') as f:
     f.write("CREATE TABLE half_done(x);\nINSERT INTO no_such_table VALUES (1);\n")
-broken = upgrade(older, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION='4')
+broken = upgrade(older, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION=AFTER)
 db = sqlite3.connect(older)
 tables = [row[0] for row in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")]
 db.close()
 ok(broken.returncode != 0 and 'nothing changed' in broken.stderr, 'a failing step is reported',
    broken.stdout + broken.stderr)
-ok(version(older) == 3 and 'half_done' not in tables, 'a failing step changes nothing', tables)
+ok(version(older) == LATEST + 1 and 'half_done' not in tables, 'a failing step changes nothing', tables)
 
 # An admin's write lock is waited for, not trampled.
 locked = make_database('locked.db')
 holder = pinconf.LockHolder(locked, ["INSERT INTO dial_in(label, number) VALUES ('Norway', '+4721000000')"])
 started = time.time()
 release = holder.release_after(1)
-waited = upgrade(locked, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION='3')
+waited = upgrade(locked, PINCONF_UPGRADE_DIR=steps, PINCONF_SCHEMA_VERSION=NEXT)
 release.join(10)
-ok(waited.returncode == 0 and version(locked) == 3 and time.time() - started >= 0.5,
+ok(waited.returncode == 0 and version(locked) == LATEST + 1 and time.time() - started >= 0.5,
    'an upgrade waits for an admin holding a write lock', waited.stdout + waited.stderr)
 ok(('+4721000000',) in rows(locked)[1], "the admin's write is kept", rows(locked))
 
@@ -270,16 +274,19 @@ ok(version(v1) == 1 and sequence == 4 and len(before['call']) == 8,
    'the fixture is a version 1 database with a deleted conference and 8 calls',
    (version(v1), sequence, before))
 result = upgrade(v1)
-ok(result.returncode == 0 and 'upgraded to schema version 2' in result.stdout and result.stderr == '',
-   'the installed pinconf-upgrade takes a version 1 database to version 2',
+ok(result.returncode == 0 and 'upgraded to schema version %d' % LATEST in result.stdout
+   and result.stderr == '',
+   'the installed pinconf-upgrade takes a version 1 database to version %d' % LATEST,
    result.stdout + result.stderr)
-ok(version(v1) == 2, 'its user_version is 2', version(v1))
+ok(version(v1) == LATEST, 'its user_version is %d' % LATEST, version(v1))
 after = v1_rows(v1)
 for table in ('conference', 'dial_in', 'call'):
     ok(after[table] == before[table], 'every %s row is kept, every column as it was' % table,
        'before %r\nafter  %r' % (before[table], after[table]))
-ok(after['setting'] == sorted(before['setting'] + [('guess_budget', 20)]),
-   'settings are kept (guess_limit 5) and guess_budget 20 is added', after['setting'])
+ok(after['setting'] == sorted(before['setting'] + [('guess_budget', 20), ('identity_limit', 100),
+                                                    ('call_max_hours', 12)]),
+   'settings are kept (guess_limit 5); guess_budget, identity_limit and call_max_hours are added',
+   after['setting'])
 ok(query(v1, 'SELECT DISTINCT max_participants, locked, announce_count FROM conference')
    == [(None, 0, 0)], 'upgraded conferences have no limit, are unlocked and do not announce',
    query(v1, 'SELECT * FROM conference'))
@@ -375,15 +382,16 @@ v1_again = make_v1('v1-again.db')
 upgrade(v1_again)
 once_rows, once_schema = v1_rows(v1_again), schema_of(v1_again)
 again = upgrade(v1_again)
-ok(again.returncode == 0 and 'upgraded' not in again.stdout and 'at schema version 2' in again.stdout
+ok(again.returncode == 0 and 'upgraded' not in again.stdout and 'at schema version %d' % LATEST in again.stdout
    and v1_rows(v1_again) == once_rows and schema_of(v1_again) == once_schema,
    'upgrading a version 1 database twice changes nothing the second time', again.stdout + again.stderr)
 
 # An empty version 1 database (no conference ever) upgrades too.
 bare = make_v1('v1-bare.db', fill=False)
 result = upgrade(bare)
-ok(result.returncode == 0 and version(bare) == 2 and schema_of(bare)[0] == want_objects,
-   'a version 1 database that never had a row becomes a fresh version 2 one', result.stderr)
+ok(result.returncode == 0 and version(bare) == LATEST and schema_of(bare)[0] == want_objects,
+   'a version 1 database that never had a row becomes a fresh version %d one' % LATEST,
+   result.stderr)
 
 # Old PINs of another length are kept: the guards do not run on the copy.
 six = make_v1('v1-pin6.db')
@@ -406,7 +414,7 @@ ok(version(bad) == 1 and v1_rows(bad) == bad_before
    'the stopped upgrade changed nothing', (version(bad), v1_rows(bad)))
 subprocess.run([sqlite3_cli, bad, "UPDATE conference SET sinch_id = 'board-room' WHERE id = 3"], check=True)
 result = upgrade(bad)
-ok(result.returncode == 0 and version(bad) == 2, 'after fixing the sinch_id the upgrade succeeds',
+ok(result.returncode == 0 and version(bad) == LATEST, 'after fixing the sinch_id the upgrade succeeds',
    result.stderr)
 
 # The CGIs serve the upgraded database.

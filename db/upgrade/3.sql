@@ -1,0 +1,388 @@
+-- 3.sql: schema version 2 to 3 (pinconf-upgrade(8) runs it in one transaction
+-- and sets user_version; see README).  Afterwards the database is exactly what
+-- schema.sql version 3 creates, so t/db-upgrade.t can compare the two.
+--
+-- Kept: every row.  New: settings identity_limit and call_max_hours; a
+-- conference's owner_id, wait_for_host and end_with_host; an attendee's host
+-- flag; a call's muted state.
+--
+-- setting, conference, attendee and call are rebuilt (SQLite cannot change a
+-- CHECK, and ADD COLUMN would not give schema.sql's text): each is renamed
+-- aside, created anew with schema.sql's text, its rows copied, the old one
+-- dropped.  Views and triggers name those tables, so all go first and come
+-- back at the end, as in schema.sql.
+
+DROP VIEW old_call;
+DROP VIEW guess_budget;
+DROP VIEW locked_out;
+DROP VIEW call_log;
+DROP VIEW attendance;
+DROP VIEW participant_now;
+DROP VIEW active_conference;
+DROP TRIGGER attendee_assigns_pin_on_update;
+DROP TRIGGER attendee_assigns_pin_on_insert;
+DROP TRIGGER conference_assigns_pin_on_update;
+DROP TRIGGER conference_assigns_pin_on_insert;
+DROP VIEW free_pin;
+DROP TRIGGER conference_deletes_attendees;
+DROP TRIGGER attendee_checks_update;
+DROP TRIGGER attendee_checks_insert;
+DROP TRIGGER conference_checks_pin_update;
+DROP TRIGGER conference_checks_pin_insert;
+DROP VIEW pin_holder;
+DROP TRIGGER setting_is_never_deleted;
+
+ALTER TABLE setting RENAME TO setting_v2;
+CREATE TABLE setting (
+	name	TEXT PRIMARY KEY
+		CONSTRAINT "setting name must be pin_length, guess_limit, guess_window, guess_budget, identity_limit or call_max_hours"
+		CHECK (name IN ('pin_length', 'guess_limit', 'guess_window', 'guess_budget',
+			'identity_limit', 'call_max_hours')),
+	value	INTEGER NOT NULL,
+	-- Named constraints are the admin's error messages; the first that fails is shown.
+	CONSTRAINT "pin_length must be a whole number from 4 to 8"
+		CHECK (name <> 'pin_length' OR (typeof(value) = 'integer' AND value BETWEEN 4 AND 8)),
+	CONSTRAINT "setting value must be a whole number above 0"
+		CHECK (typeof(value) = 'integer' AND value > 0)
+) WITHOUT ROWID;
+INSERT INTO setting(name, value) SELECT name, value FROM setting_v2;
+INSERT INTO setting(name, value) VALUES ('identity_limit', 100), ('call_max_hours', 12);
+DROP TABLE setting_v2;
+
+-- conference keeps its ids and AUTOINCREMENT's high-water mark: the old
+-- sqlite_sequence row becomes the new table's.
+DROP INDEX conference_by_pin;
+ALTER TABLE conference RENAME TO conference_v2;
+CREATE TABLE conference (
+	id		INTEGER PRIMARY KEY AUTOINCREMENT,	-- never reused
+	name		TEXT NOT NULL
+			CONSTRAINT "name must be 1 to 200 characters"
+			CHECK (length(trim(name)) BETWEEN 1 AND 200),
+	pin		TEXT,					-- digits, see setting pin_length
+	-- date(d, '+0 days') normalises 2026-02-30 to 2026-03-02, so it catches impossible days.
+	starts_on	TEXT NOT NULL DEFAULT (date('now'))
+			CONSTRAINT "starts_on must be a date YYYY-MM-DD"
+			CHECK (date(starts_on, '+0 days') IS starts_on),
+	ends_on		TEXT
+			CONSTRAINT "ends_on must be a date YYYY-MM-DD, or NULL for ever"
+			CHECK (ends_on IS NULL OR date(ends_on, '+0 days') IS ends_on),
+	sinch_id	TEXT NOT NULL UNIQUE			-- conferenceId given to Sinch
+			DEFAULT ('pinconf-' || lower(hex(randomblob(8))))
+			CONSTRAINT "sinch_id must be 1 to 64 letters, digits, - or _"
+			CHECK (length(sinch_id) BETWEEN 1 AND 64 AND sinch_id NOT GLOB '*[^A-Za-z0-9_-]*'),
+	-- Rules callers meet; NULL max_participants: no limit.
+	max_participants INTEGER
+			CONSTRAINT "max_participants must be NULL (no limit) or a whole number from 2 to 1000"
+			CHECK (max_participants IS NULL
+				OR (typeof(max_participants) = 'integer' AND max_participants BETWEEN 2 AND 1000)),
+	locked		INTEGER NOT NULL DEFAULT 0		-- 1: nobody new gets in
+			CONSTRAINT "locked must be 0 or 1" CHECK (locked IN (0, 1)),
+	announce_count	INTEGER NOT NULL DEFAULT 0		-- 1: tell callers how many are in
+			CONSTRAINT "announce_count must be 0 or 1" CHECK (announce_count IN (0, 1)),
+	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	-- The owner account that made it (owner.cgi); NULL: made by an admin.
+	owner_id	INTEGER,
+	-- Hosts (attendees with host = 1): with wait_for_host callers wait until
+	-- a host is in; with end_with_host the conference ends when the last leaves.
+	wait_for_host	INTEGER NOT NULL DEFAULT 0
+			CONSTRAINT "wait_for_host must be 0 or 1" CHECK (wait_for_host IN (0, 1)),
+	end_with_host	INTEGER NOT NULL DEFAULT 0
+			CONSTRAINT "end_with_host must be 0 or 1" CHECK (end_with_host IN (0, 1)),
+	CONSTRAINT "ends_on must not be before starts_on"
+	CHECK (ends_on IS NULL OR starts_on <= ends_on)
+);
+CREATE INDEX conference_by_pin ON conference(pin);
+INSERT INTO conference(id, name, pin, starts_on, ends_on, sinch_id, max_participants, locked,
+	announce_count, created)
+SELECT id, name, pin, starts_on, ends_on, sinch_id, max_participants, locked,
+	announce_count, created FROM conference_v2;
+DELETE FROM sqlite_sequence WHERE name = 'conference';
+UPDATE sqlite_sequence SET name = 'conference' WHERE name = 'conference_v2';
+DROP TABLE conference_v2;
+
+DROP INDEX attendee_by_pin;
+DROP INDEX attendee_by_conference;
+ALTER TABLE attendee RENAME TO attendee_v2;
+CREATE TABLE attendee (
+	id		INTEGER PRIMARY KEY AUTOINCREMENT,
+	conference_id	INTEGER NOT NULL REFERENCES conference(id) ON DELETE CASCADE,
+	name		TEXT NOT NULL
+			CONSTRAINT "attendee name must be 1 to 200 characters"
+			CHECK (length(trim(name)) BETWEEN 1 AND 200),
+	pin		TEXT,					-- digits, see setting pin_length
+	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	host		INTEGER NOT NULL DEFAULT 0		-- 1: a host of the conference
+			CONSTRAINT "host must be 0 or 1" CHECK (host IN (0, 1))
+);
+CREATE INDEX attendee_by_pin ON attendee(pin);
+CREATE INDEX attendee_by_conference ON attendee(conference_id);
+INSERT INTO attendee(id, conference_id, name, pin, created)
+SELECT id, conference_id, name, pin, created FROM attendee_v2;
+DELETE FROM sqlite_sequence WHERE name = 'attendee';
+UPDATE sqlite_sequence SET name = 'attendee' WHERE name = 'attendee_v2';
+DROP TABLE attendee_v2;
+
+DROP INDEX call_by_conference;
+DROP INDEX call_by_started;
+DROP INDEX call_by_ended;
+DROP INDEX call_by_user;
+ALTER TABLE call RENAME TO call_v2;
+CREATE TABLE call (
+	callid		TEXT PRIMARY KEY,
+	origin		TEXT					-- phone or browser; NULL: no ICE seen
+			CONSTRAINT "origin must be pstn or mxp"
+			CHECK (origin IN ('pstn', 'mxp')),
+	caller		TEXT,			-- phone number, or the browser user's name
+	user_id		TEXT,			-- browser: the Sinch user id getticket issued
+	attendee_id	INTEGER,		-- joined with an attendee's personal PIN
+	pin_attempts	INTEGER NOT NULL DEFAULT 0,	-- wrong or missing PINs entered
+	conference_id	INTEGER,		-- the conference joined, NULL if none
+	conference_name	TEXT,			-- its name then, kept if it is deleted
+	started		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),	-- ICE
+	joined		TEXT,			-- connected to the conference
+	ended		TEXT,			-- DiCE
+	end_reason	TEXT,			-- DiCE reason: CALLERHANGUP, TIMEOUT, ...
+	end_result	TEXT,			-- DiCE result: ANSWERED, FAILED, ...
+	duration	INTEGER,		-- seconds, as Sinch reports
+	muted		INTEGER NOT NULL DEFAULT 0	-- 1: muted through pinconf (keypad, owner page)
+			CONSTRAINT "muted must be 0 or 1" CHECK (muted IN (0, 1))
+);
+CREATE INDEX call_by_conference ON call(conference_id, ended);
+CREATE INDEX call_by_started ON call(started);
+CREATE INDEX call_by_ended ON call(ended);
+CREATE INDEX call_by_user ON call(user_id) WHERE user_id IS NOT NULL;
+INSERT INTO call(callid, origin, caller, user_id, attendee_id, pin_attempts, conference_id,
+	conference_name, started, joined, ended, end_reason, end_result, duration)
+SELECT callid, origin, caller, user_id, attendee_id, pin_attempts, conference_id,
+	conference_name, started, joined, ended, end_reason, end_result, duration FROM call_v2;
+DROP TABLE call_v2;
+
+-- The views and triggers, as schema.sql has them.
+
+CREATE TRIGGER setting_is_never_deleted
+BEFORE DELETE ON setting
+BEGIN
+	SELECT RAISE(ABORT, 'settings cannot be deleted; UPDATE their value instead');
+END;
+
+CREATE VIEW pin_holder AS
+SELECT 'conference' AS kind, id AS holder_id, id AS conference_id,
+	'conference ' || id || ' (' || name || ')' AS holder, pin, starts_on, ends_on
+FROM conference WHERE pin IS NOT NULL
+UNION ALL
+SELECT 'attendee', attendee.id, attendee.conference_id,
+	'attendee ' || attendee.id || ' (' || attendee.name || ') of conference '
+		|| conference.id || ' (' || conference.name || ')',
+	attendee.pin, conference.starts_on, conference.ends_on
+FROM attendee JOIN conference ON conference.id = attendee.conference_id
+WHERE attendee.pin IS NOT NULL;
+
+CREATE TRIGGER conference_checks_pin_insert
+BEFORE INSERT ON conference WHEN NEW.pin IS NOT NULL
+BEGIN
+	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
+	WHERE NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length');
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM pin_holder AS other
+	WHERE other.pin = NEW.pin
+	  AND other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
+	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
+END;
+
+CREATE TRIGGER conference_checks_pin_update
+BEFORE UPDATE OF pin, starts_on, ends_on ON conference
+BEGIN
+	-- Only a new PIN must have today's pin_length: old ones may still change dates.
+	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
+	WHERE NEW.pin IS NOT NULL AND NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM pin_holder AS other
+	WHERE NEW.pin IS NOT NULL AND other.pin = NEW.pin
+	  AND NOT (other.kind = 'conference' AND other.holder_id = NEW.id)
+	  -- Its own attendees still show the old dates here, but move with it.
+	  AND (other.conference_id = NEW.id
+	   OR (other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
+	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31')));
+	-- New dates move the attendees' PINs too.
+	SELECT json_extract('{}', 'PIN ' || mine.pin || ' of attendee ' || mine.id || ' ('
+		|| mine.name || ') is already used by ' || other.holder
+		|| ' on overlapping dates; change one of the PINs first')
+	FROM attendee AS mine JOIN pin_holder AS other ON other.pin = mine.pin
+	WHERE mine.conference_id = NEW.id AND other.conference_id <> NEW.id
+	  AND other.starts_on <= coalesce(NEW.ends_on, '9999-12-31')
+	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
+END;
+
+CREATE TRIGGER attendee_checks_insert
+BEFORE INSERT ON attendee
+BEGIN
+	SELECT RAISE(ABORT, 'conference_id must be the id of an existing conference')
+	WHERE NOT EXISTS (SELECT 1 FROM conference WHERE id = NEW.conference_id);
+	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
+	WHERE NEW.pin IS NOT NULL AND (NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM conference AS mine JOIN pin_holder AS other ON other.pin = NEW.pin
+	WHERE mine.id = NEW.conference_id
+	  AND other.starts_on <= coalesce(mine.ends_on, '9999-12-31')
+	  AND mine.starts_on <= coalesce(other.ends_on, '9999-12-31');
+END;
+
+CREATE TRIGGER attendee_checks_update
+BEFORE UPDATE OF pin, conference_id ON attendee
+BEGIN
+	SELECT RAISE(ABORT, 'conference_id must be the id of an existing conference')
+	WHERE NOT EXISTS (SELECT 1 FROM conference WHERE id = NEW.conference_id);
+	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
+	WHERE NEW.pin IS NOT NULL AND NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
+	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
+	SELECT json_extract('{}', 'PIN ' || NEW.pin || ' is already used by ' || other.holder
+		|| ' on overlapping dates; choose another PIN')
+	FROM conference AS mine JOIN pin_holder AS other ON other.pin = NEW.pin
+	WHERE mine.id = NEW.conference_id
+	  AND NOT (other.kind = 'attendee' AND other.holder_id = NEW.id)
+	  AND other.starts_on <= coalesce(mine.ends_on, '9999-12-31')
+	  AND mine.starts_on <= coalesce(other.ends_on, '9999-12-31');
+END;
+
+CREATE TRIGGER conference_deletes_attendees
+AFTER DELETE ON conference
+BEGIN
+	DELETE FROM attendee WHERE conference_id = OLD.id;
+END;
+
+CREATE VIEW free_pin AS
+WITH wanted(kind, holder_id, starts_on, ends_on) AS (
+	SELECT 'conference', id, starts_on, ends_on FROM conference WHERE pin IS NULL
+	UNION ALL
+	SELECT 'attendee', attendee.id, conference.starts_on, conference.ends_on
+	FROM attendee JOIN conference ON conference.id = attendee.conference_id
+	WHERE attendee.pin IS NULL)
+SELECT wanted.kind, wanted.holder_id, (
+	WITH RECURSIVE
+	space(digits, size, start) AS MATERIALIZED (
+		SELECT value, CAST(substr('1000000000', 1, value + 1) AS INTEGER),
+			abs(random() % CAST(substr('1000000000', 1, value + 1) AS INTEGER))
+		FROM setting WHERE name = 'pin_length'),
+	candidate(n, pin) AS (
+		SELECT 0, NULL
+		UNION ALL
+		SELECT n + 1, printf('%0*d', digits,
+			CASE WHEN n < 64 THEN abs(random() % size) ELSE (start + n - 64) % size END)
+		FROM candidate, space WHERE n < size + 64)
+	SELECT candidate.pin FROM candidate
+	WHERE candidate.pin IS NOT NULL AND NOT EXISTS (
+		SELECT 1 FROM pin_holder AS other
+		WHERE other.pin = candidate.pin
+		  AND other.starts_on <= coalesce(wanted.ends_on, '9999-12-31')
+		  AND wanted.starts_on <= coalesce(other.ends_on, '9999-12-31'))
+	LIMIT 1) AS pin
+FROM wanted;
+
+CREATE TRIGGER conference_assigns_pin_on_insert
+AFTER INSERT ON conference WHEN NEW.pin IS NULL
+BEGIN
+	UPDATE conference SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'conference' AND holder_id = NEW.id)
+	WHERE id = NEW.id;
+	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
+	WHERE (SELECT pin FROM conference WHERE id = NEW.id) IS NULL;
+END;
+
+CREATE TRIGGER conference_assigns_pin_on_update
+AFTER UPDATE OF pin ON conference WHEN NEW.pin IS NULL
+BEGIN
+	UPDATE conference SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'conference' AND holder_id = NEW.id)
+	WHERE id = NEW.id;
+	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
+	WHERE (SELECT pin FROM conference WHERE id = NEW.id) IS NULL;
+END;
+
+CREATE TRIGGER attendee_assigns_pin_on_insert
+AFTER INSERT ON attendee WHEN NEW.pin IS NULL
+BEGIN
+	UPDATE attendee SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'attendee' AND holder_id = NEW.id)
+	WHERE id = NEW.id;
+	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
+	WHERE (SELECT pin FROM attendee WHERE id = NEW.id) IS NULL;
+END;
+
+CREATE TRIGGER attendee_assigns_pin_on_update
+AFTER UPDATE OF pin ON attendee WHEN NEW.pin IS NULL
+BEGIN
+	UPDATE attendee SET pin = (SELECT pin FROM free_pin
+		WHERE kind = 'attendee' AND holder_id = NEW.id)
+	WHERE id = NEW.id;
+	SELECT RAISE(ABORT, 'no free PIN left for these dates: raise pin_length in setting or end old conferences')
+	WHERE (SELECT pin FROM attendee WHERE id = NEW.id) IS NULL;
+END;
+
+CREATE VIEW active_conference AS
+SELECT id, name, pin, starts_on, ends_on,
+	(SELECT count(*) FROM participant_now AS p WHERE p.conference_id = conference.id) AS participants
+FROM conference
+WHERE starts_on <= date('now') AND (ends_on IS NULL OR ends_on >= date('now'))
+ORDER BY name;
+
+CREATE VIEW participant_now AS
+SELECT call.conference_id, call.conference_name AS conference, call.caller,
+	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
+	call.joined AS since, call.attendee_id, call.callid
+FROM call
+WHERE call.joined IS NOT NULL AND call.ended IS NULL
+  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours')
+ORDER BY call.conference_id, call.joined;
+
+CREATE VIEW attendance AS
+SELECT attendee.id AS attendee_id, attendee.name, attendee.conference_id,
+	conference.name AS conference,
+	count(call.joined) > 0 AS joined, min(call.joined) AS first_joined,
+	coalesce(sum(CASE WHEN call.joined IS NULL THEN 0
+		WHEN call.ended IS NOT NULL THEN coalesce(call.duration,
+			CAST(strftime('%s', call.ended) - strftime('%s', call.joined) AS INTEGER))
+		ELSE CAST(strftime('%s', 'now') - strftime('%s', call.joined) AS INTEGER) END), 0)
+		AS seconds_in,
+	count(call.callid) AS calls
+FROM attendee JOIN conference ON conference.id = attendee.conference_id
+LEFT JOIN call ON call.attendee_id = attendee.id
+GROUP BY attendee.id
+ORDER BY attendee.conference_id, attendee.name;
+
+CREATE VIEW call_log AS
+SELECT call.started, call.conference_id, call.conference_name AS conference, call.caller,
+	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
+	call.joined, call.ended, call.duration, call.end_reason, call.pin_attempts, call.callid
+FROM call
+ORDER BY call.started DESC;
+
+CREATE VIEW locked_out AS
+SELECT pin_guess.source, count(*) AS guesses, max(pin_guess.at) AS last_guess,
+	strftime('%Y-%m-%dT%H:%M:%SZ', (
+		SELECT older.at FROM pin_guess AS older WHERE older.source = pin_guess.source
+		ORDER BY older.at DESC
+		LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
+		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds') AS until
+FROM pin_guess
+WHERE pin_guess.source <> 'withheld'
+  AND pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+	'-' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds')
+GROUP BY pin_guess.source
+HAVING count(*) >= (SELECT value FROM setting WHERE name = 'guess_limit');
+
+CREATE VIEW guess_budget AS
+SELECT (SELECT value FROM setting WHERE name = 'guess_budget') AS budget,
+	count(*) AS spent,
+	strftime('%Y-%m-%dT%H:%M:%SZ', min(at), '+1 hour') AS oldest_expires
+FROM pin_guess
+WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour');
+
+CREATE VIEW old_call AS
+SELECT callid, started, ended FROM call WHERE ended IS NOT NULL OR started < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
+
