@@ -24,15 +24,6 @@
  */
 static volatile sig_atomic_t service_stopping;
 
-static time_t
-service_monotonic_seconds(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec;
-}
-
 /* Whether the config file is another file, or was written, since it was read. */
 static int
 service_config_changed(const struct service *service, const struct stat *now)
@@ -64,9 +55,10 @@ service_forget_config(struct service *service)
 }
 
 /*
- * Under FastCGI a kept config is checked against its file at most once a
- * second: a stat, and a reload when the file was replaced or written.  The
- * file is stat'ed before it is read, so a write during the read shows next time.
+ * Under FastCGI a kept config is checked against its file at every request:
+ * a stat (the database gets one too), and a reload when the file was replaced
+ * or written, so a change shows at the next request.  The file is stat'ed
+ * before it is read, so a write during the read shows next time.
  * A config that fails to load is never kept: the next request tries again.
  */
 const struct config *
@@ -74,17 +66,12 @@ service_config(struct service *service, char *why, size_t why_size)
 {
 	const char *path = config_path();
 	struct stat now;
-	time_t second;
 
 	if (service->config_loaded && strcmp(path, service->config_file) != 0)
 		service_forget_config(service);
 	if (service->config_loaded) {
 		if (!service->persistent)
 			return &service->config;
-		second = service_monotonic_seconds();
-		if (second == service->config_checked)
-			return &service->config;
-		service->config_checked = second;
 		if (stat(path, &now) == 0 && !service_config_changed(service, &now))
 			return &service->config;
 		service_forget_config(service);
@@ -107,7 +94,6 @@ service_config(struct service *service, char *why, size_t why_size)
 	service->config_inode = now.st_ino;
 	service->config_size = now.st_size;
 	service->config_mtime = now.st_mtim;
-	service->config_checked = service_monotonic_seconds();
 	return &service->config;
 }
 

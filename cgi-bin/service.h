@@ -26,7 +26,6 @@ struct service {
 	ino_t		 config_inode;
 	struct timespec	 config_mtime;
 	off_t		 config_size;
-	time_t		 config_checked;	/* CLOCK_MONOTONIC second of the last stat */
 	struct db	 db;
 	int		 db_open;
 	enum db_mode	 db_mode;

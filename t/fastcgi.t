@@ -93,18 +93,11 @@ def main(t):
         return menus[0].get('mainPrompt', '')
 
     scratch.write_config(prompt_pin='Enter the code now')
-    server._config_seen = server._config_state()	# no settling: this is what is measured
-    changed = time.monotonic()
-    seen = wait_for(lambda: 'Enter the code now' in prompt(), 3)
-    took = time.monotonic() - changed
-    t.ok(seen, 'a changed config is picked up without a restart')
-    t.ok(took < 1.6, 'within about a second (the check runs at most once a second)', diag='  took %.2f s' % took)
+    t.like(prompt(), 'Enter the code now', 'a changed config is picked up at the next request, without a restart')
     scratch.write_config()
-    server.settle_config()
 
     with open(scratch.config, 'w') as out:
         out.write('application_key = nonsense\n')
-    server.settle_config()
     mark = server.log_mark()
     r = server.post(ice_phone(new_callid()))
     t.is_(r.status, 500, 'a config broken while the process runs: 500, the good one is not kept')
@@ -192,7 +185,6 @@ def main(t):
 
     # ------------------------------------------------------------ SIGTERM and crashes
     scratch.write_config(busy_timeout=3000)
-    server.settle_config()
     server.post(ice_phone(new_callid()))
     holder = pinconf.LockHolder(scratch.db)
     callid = new_callid()

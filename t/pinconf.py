@@ -723,7 +723,6 @@ class Server:
         self.console = os.path.join(self.dir, 'console.log')
         self.process = None
         self.mode = server_mode()
-        self._config_seen = self._config_state()
         self.socket_dir = None
 
     # Life cycle.
@@ -793,26 +792,6 @@ class Server:
     def answered(self, tag):
         """The request tagged tag has had its whole response."""
 
-    def _config_state(self):
-        try:
-            status = os.stat(self.config)
-        except OSError:
-            return None
-        return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_mode)
-
-    def settle_config(self):
-        """In FastCGI mode, wait until the programs will see a config changed since the last request.
-
-        A FastCGI process looks at its config file at most once a second
-        (pinconf(7)); a CGI reads it every time.  Tests change the config and
-        expect the next request to use it: waiting here keeps them one text
-        for both modes.
-        """
-        state = self._config_state()
-        if self.mode == 'fastcgi' and state != self._config_seen:
-            time.sleep(1.1)
-        self._config_seen = state
-
     def short_dir(self, path, prefix):
         """path, or a short directory of our own when a socket under path would not fit sun_path."""
         if len(path) + 40 <= 100:
@@ -857,7 +836,6 @@ class Server:
 
     def request(self, method, path, body=None, headers=(), timeout=30):
         """One raw HTTP request; headers is a list of (name, value) sent as given."""
-        self.settle_config()
         extra, tag = self.request_headers()
         connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         started = time.monotonic()
