@@ -116,7 +116,8 @@ sinch_parse_pie(struct sinch_event *event)
 	if ((result = sinch_object(event, event->json, "menuResult", 1)) == NULL)
 		return -1;
 	if (sinch_string(event, result, "type", 1, 32, &event->menu_type) != 0 ||
-	    sinch_string(event, result, "value", 0, 64, &event->menu_value) != 0)
+	    sinch_string(event, result, "value", 0, 64, &event->menu_value) != 0 ||
+	    sinch_string(event, result, "menuId", 0, 64, &event->menu_id) != 0)
 		return -1;
 	return 0;
 }
@@ -160,6 +161,8 @@ sinch_event_fields(struct sinch_event *event)
 	case SINCH_DICE:
 		return sinch_parse_dice(event);
 	case SINCH_ACE:
+		/* Sinch echoes a callout's custom (at most 1024 bytes) on its ACE. */
+		return sinch_string(event, event->json, "custom", 0, 1024, &event->custom);
 	case SINCH_NOTIFY:
 		break;
 	}

@@ -25,6 +25,8 @@ struct sinch_event {
 	const char		*to_endpoint;
 	const char		*menu_type;	/* pie: sequence, timeout, ... */
 	const char		*menu_value;
+	const char		*menu_id;	/* pie: "main", or a conference's keypad */
+	const char		*custom;	/* ace: what our callout request carried */
 	const char		*reason;	/* dice */
 	const char		*result;
 	long long		 duration;	/* dice; -1 unknown */

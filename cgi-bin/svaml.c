@@ -127,3 +127,51 @@ svaml_print(cJSON *svaml)
 		cJSON_DeleteItemFromObjectCaseSensitive(svaml, "instructions");
 	return cJSON_PrintUnformatted(svaml);
 }
+
+/* Hosts and keypad (issue 19). */
+
+int
+svaml_wait_menu(cJSON *svaml, const struct config *config)
+{
+	cJSON *action, *menus, *menu;
+	char *prompt = NULL;
+	int rc = -1;
+
+	if ((action = svaml_new_action(svaml, "runMenu")) == NULL)
+		return -1;
+	if (asprintf(&prompt, "#tts[%s]", config->say_wait_host) < 0)
+		return -1;
+	if (cJSON_AddStringToObject(action, "locale", config->locale) == NULL ||
+	    cJSON_AddStringToObject(action, "mainMenu", "main") == NULL ||
+	    (menus = cJSON_AddArrayToObject(action, "menus")) == NULL ||
+	    (menu = cJSON_CreateObject()) == NULL)
+		goto out;
+	cJSON_AddItemToArray(menus, menu);
+	/* One round: the timeout PIE comes back after host_wait_round seconds (at most 30). */
+	if (cJSON_AddStringToObject(menu, "id", "main") == NULL ||
+	    cJSON_AddStringToObject(menu, "mainPrompt", prompt) == NULL ||
+	    cJSON_AddNumberToObject(menu, "repeats", 1) == NULL ||
+	    cJSON_AddNumberToObject(menu, "maxDigits", 1) == NULL ||
+	    cJSON_AddNumberToObject(menu, "timeoutMills", config->host_wait_round * 1000) == NULL)
+		goto out;
+	rc = 0;
+out:
+	free(prompt);
+	return rc;
+}
+
+int
+svaml_conference_keypad(cJSON *svaml, int timeout_ms)
+{
+	cJSON *action = cJSON_GetObjectItemCaseSensitive(svaml, "action"), *options;
+
+	if (action == NULL || (options = cJSON_AddObjectToObject(action,
+	    "conferenceDtmfOptions")) == NULL)
+		return -1;
+	/* Two digits ("*6"); the PIE comes after two, a #, or the pause between digits. */
+	if (cJSON_AddStringToObject(options, "mode", "detect") == NULL ||
+	    cJSON_AddNumberToObject(options, "maxDigits", 2) == NULL ||
+	    cJSON_AddNumberToObject(options, "timeoutMills", timeout_ms) == NULL)
+		return -1;
+	return 0;
+}

@@ -182,6 +182,7 @@ class FakeSinch:
         callid = uuid.uuid4().hex
         with self.lock:
             self.callouts[callid] = {'conference': callout['conferenceId'], 'number': number,
+                                     'custom': str(callout.get('custom', ''))[:1024],
                                      'answered': threading.Event()}
         self.later(self.answer_callout, callid)
         return {'callId': callid}
@@ -223,9 +224,11 @@ class FakeSinch:
     def answer_callout(self, callid):
         time.sleep(0.2)		# the callee picks up
         callout = self.callouts[callid]
-        record = self.post_callback(self.event('ace', callid))
-        answer = record.get('answer') or {}
-        if (answer.get('action') or {}).get('name') == 'continue':
+        record = self.post_callback(self.event('ace', callid, custom=callout['custom']))
+        action = (record.get('answer') or {}).get('action') or {}
+        # With enableAce, Sinch adds the callee only when the ACE's answer is
+        # connectConf (sinch-api.md 5); continue leaves them outside.
+        if action.get('name') == 'connectConf' and action.get('conferenceId') == callout['conference']:
             with self.lock:
                 self.conferences.setdefault(callout['conference'], {})[callid] = {
                     'cli': callout['number'], 'duration': 0, 'since': time.monotonic(),
