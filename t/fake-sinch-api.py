@@ -306,7 +306,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path.startswith('/control/'):
             return self.control(fake, path, body)
-        record = {'method': self.command, 'path': self.path, 'body': body.decode('utf-8', errors='replace'),
+        record = {'at': time.time(), 'method': self.command, 'path': self.path, 'body': body.decode('utf-8', errors='replace'),
                   'headers': dict(self.headers.items()), 'status': None}
         with fake.lock:
             fake.requests.append(record)
