@@ -29,6 +29,9 @@ struct callback {
 	/* A browser's ICE: how its call started, written once, with the join if it joins. */
 	struct db_call_start	*start;
 	int			 joined;
+	/* Once committed and answered: pinconf's REST request, detached (issue 19). */
+	const char		*then_command;		/* end, mute, unmute, mute-all */
+	long long		 then_conference;
 };
 
 static int
@@ -135,6 +138,83 @@ callback_announce_count(struct callback *callback, int others)
 }
 
 /*
+ * Start "pinconf COMMAND id:CONFERENCE [CALLID]" once the answer is out:
+ * callback.cgi has no REST client, and Sinch must never wait for one.
+ */
+static void
+callback_run_pinconf(struct callback *callback)
+{
+	char conference[32], why[256];
+	char *argv[5] = { "pinconf", (char *)callback->then_command, conference, NULL, NULL };
+
+	if (callback->then_command == NULL)
+		return;
+	snprintf(conference, sizeof(conference), "id:%lld", callback->then_conference);
+	if (strcmp(callback->then_command, "end") != 0 &&
+	    strcmp(callback->then_command, "mute-all") != 0)
+		argv[3] = (char *)callback->event.callid;
+	if (service_after_answer(callback->service, callback->config->pinconf_command, argv,
+	    why, sizeof(why)) != 0)
+		cgi_log(callback->request, "call %s: pinconf %s %s: %s", callback->event.callid,
+		    callback->then_command, conference, why);
+}
+
+static void
+callback_then(struct callback *callback, const char *command, long long conference_id)
+{
+	callback->then_command = command;
+	callback->then_conference = conference_id;
+}
+
+/*
+ * No host is in a conference that waits for one: a phone caller is held
+ * through runMenu rounds (answer_waiting takes each timeout PIE); a browser's
+ * call is refused, as its page should have waited (pinconf.js).  Neither
+ * counts against capacity or guesses.
+ */
+static int
+callback_wait(struct callback *callback, const struct db_conference *holder)
+{
+	if (callback->event.from_browser) {
+		cgi_log(callback->request, "call %s: conference %lld waits for its host, who is"
+		    " not in: browser call refused", callback->event.callid, holder->id);
+		return callback_refuse(callback, callback->config->say_host_not_in);
+	}
+	if (db_call_waiting(callback->db, callback->event.callid, holder, callback->now) != DB_OK)
+		return DB_FAULT;
+	return svaml_wait_menu(callback->svaml, callback->config) == 0 ? DB_OK : DB_FAULT;
+}
+
+/* Is the holder held back: a conference that waits for a host, none in, not a host? */
+static int
+callback_must_wait(struct callback *callback, const struct db_conference *holder, int *wait)
+{
+	int hosts;
+
+	*wait = 0;
+	if (!holder->wait_for_host || holder->host)
+		return DB_OK;
+	if (db_hosts_in(callback->db, holder->id, callback->now, &hosts) != DB_OK)
+		return DB_FAULT;
+	*wait = hosts == 0;
+	return DB_OK;
+}
+
+/* Phone legs may send keypad commands: ask Sinch for their digits, and say so. */
+static int
+callback_keypad_on(struct callback *callback)
+{
+	const struct config *config = callback->config;
+
+	if (!config->keypad || callback->event.from_browser)
+		return DB_OK;
+	if (callback_say(callback, config->say_keypad_hint) != DB_OK ||
+	    svaml_conference_keypad(callback->svaml, config->keypad_timeout) != 0)
+		return DB_FAULT;
+	return DB_OK;
+}
+
+/*
  * A right PIN: let the caller in unless the conference is locked or full.
  * cli is what the others see; an attendee is shown and greeted by name.
  */
@@ -143,12 +223,15 @@ callback_admit(struct callback *callback, const struct db_conference *holder,
     const char *cli, const char *source)
 {
 	const struct config *config = callback->config;
-	int others;
+	int others, wait;
 
 	if (holder->locked)
 		return callback_refuse(callback, config->say_locked);
-	if (db_count_in_conference(callback->db, holder->id, callback->now,
-	    config->call_max_hours, &others) != DB_OK)
+	if (callback_must_wait(callback, holder, &wait) != DB_OK)
+		return DB_FAULT;
+	if (wait)
+		return callback_wait(callback, holder);
+	if (db_count_in_conference(callback->db, holder->id, callback->now, &others) != DB_OK)
 		return DB_FAULT;
 	if (holder->max_participants > 0 && others >= holder->max_participants)
 		return callback_refuse(callback, config->say_full);
@@ -167,8 +250,9 @@ callback_admit(struct callback *callback, const struct db_conference *holder,
 		return DB_FAULT;
 	if (holder->announce_count && callback_announce_count(callback, others) != DB_OK)
 		return DB_FAULT;
-	return svaml_connect_conference(callback->svaml, holder->sinch_id, cli, config->moh) == 0 ?
-	    DB_OK : DB_FAULT;
+	if (svaml_connect_conference(callback->svaml, holder->sinch_id, cli, config->moh) != 0)
+		return DB_FAULT;
+	return callback_keypad_on(callback);
 }
 
 /* Refuse a browser's call and log why: it never says which check failed. */
@@ -325,14 +409,174 @@ answer_pie(struct callback *callback)
 	return answer_wrong_pin(callback, rc, &holder);
 }
 
+/*
+ * A timeout (or a key) ends a round of waiting for the host: let the caller
+ * in if a host has come (callback_admit checks again, and holds them for
+ * another round if not), or give up after host_wait_minutes.
+ */
+static int
+answer_waiting(struct callback *callback, const struct db_call_wait *wait)
+{
+	struct db_conference holder;
+	char source[SINCH_FIELD_MAX + 8];
+	time_t since;
+	int must_wait, rc;
+
+	if ((rc = db_find_holder_by_id(callback->db, wait->conference_id, wait->attendee_id,
+	    callback->config->timezone, callback->now, &holder)) == DB_FAULT)
+		return DB_FAULT;
+	if (rc == DB_NONE || holder.state != DB_PIN_ACTIVE) {
+		cgi_log(callback->request, "call %s: conference %lld is gone or over while the"
+		    " caller waited for its host: hung up", callback->event.callid,
+		    wait->conference_id);
+		return callback_refuse(callback, rc == DB_NONE ? callback->config->say_invalid :
+		    callback->config->say_ended);
+	}
+	if (clock_parse_utc(wait->since, &since) != 0)
+		since = callback->now;
+	if (callback->now - since >= (time_t)callback->config->host_wait_minutes * 60) {
+		if (callback_must_wait(callback, &holder, &must_wait) != DB_OK)
+			return DB_FAULT;
+		if (must_wait) {
+			cgi_log(callback->request, "call %s: waited %lld s for the host of conference"
+			    " %lld: gave up", callback->event.callid, (long long)(callback->now - since),
+			    holder.id);
+			return callback_refuse(callback, callback->config->say_host_gave_up);
+		}
+	}
+	callback_phone_source(wait->caller, source, sizeof(source));
+	return callback_admit(callback, &holder, wait->caller, source);
+}
+
+/* A PIE of the PIN menu, or of a round of waiting for the host. */
+static int
+answer_menu_pie(struct callback *callback)
+{
+	struct db_call_wait wait;
+	int rc;
+
+	if ((rc = db_call_wait_state(callback->db, callback->event.callid, &wait)) == DB_FAULT)
+		return DB_FAULT;
+	/* A waiting caller's keys and timeouts are no PIN guesses. */
+	if (rc == DB_OK)
+		return answer_waiting(callback, &wait);
+	return answer_pie(callback);
+}
+
+/* Log what the keypad did not do, only when debug is on. */
+static void
+callback_keypad_ignored(struct callback *callback, const char *why)
+{
+	if (callback->config->debug)
+		cgi_log(callback->request, "call %s: keypad '%s': %s: ignored", callback->event.callid,
+		    callback->event.menu_value != NULL ? callback->event.menu_value : "", why);
+}
+
+/* Digits a participant pressed in the conference: *6 mute, and the hosts' *7 and *8. */
+static int
+answer_keypad(struct callback *callback)
+{
+	const struct config *config = callback->config;
+	const char *digits = callback->event.menu_value;
+	struct db_call_keypad keypad;
+	int rc;
+
+	if ((rc = db_call_keypad(callback->db, callback->event.callid, &keypad)) == DB_FAULT)
+		return DB_FAULT;
+	/* Only from a participant, about the conference they are in. */
+	if (rc == DB_NONE || strcmp(keypad.sinch_id, callback->event.menu_id) != 0) {
+		callback_keypad_ignored(callback, "not from a participant of that conference");
+		return DB_OK;
+	}
+	if (strcmp(callback->event.menu_type, "sequence") != 0 || digits == NULL) {
+		callback_keypad_ignored(callback, "no digits");
+		return DB_OK;
+	}
+	if (strcmp(digits, config->keypad_mute) == 0) {
+		if (db_call_set_muted(callback->db, callback->event.callid, !keypad.muted) == DB_FAULT)
+			return DB_FAULT;
+		callback_then(callback, keypad.muted ? "unmute" : "mute", keypad.conference_id);
+		cgi_log(callback->request, "call %s: keypad: %s itself in conference %lld",
+		    callback->event.callid, keypad.muted ? "unmuted" : "muted", keypad.conference_id);
+		return DB_OK;
+	}
+	if (strcmp(digits, config->keypad_lock) != 0 && strcmp(digits, config->keypad_mute_all) != 0) {
+		callback_keypad_ignored(callback, "not a keypad command");
+		return DB_OK;
+	}
+	if (!keypad.host) {
+		cgi_log(callback->request, "call %s: keypad '%s' is for hosts only: refused",
+		    callback->event.callid, digits);
+		return DB_OK;
+	}
+	if (strcmp(digits, config->keypad_lock) == 0) {
+		if (db_conference_set_locked(callback->db, keypad.conference_id, !keypad.locked) ==
+		    DB_FAULT)
+			return DB_FAULT;
+		cgi_log(callback->request, "call %s: keypad: the host %s conference %lld",
+		    callback->event.callid, keypad.locked ? "unlocked" : "locked", keypad.conference_id);
+		return DB_OK;
+	}
+	callback_then(callback, "mute-all", keypad.conference_id);
+	cgi_log(callback->request, "call %s: keypad: the host mutes everyone but the hosts of"
+	    " conference %lld", callback->event.callid, keypad.conference_id);
+	return DB_OK;
+}
+
+/*
+ * The ACE of a leg pinconf call placed (its custom names the conference):
+ * Sinch adds it to the conference only if we answer connectConf.  Any other
+ * ACE continues.
+ */
+static int
+answer_ace(struct callback *callback)
+{
+	const char *custom = callback->event.custom;
+	char today[CLOCK_DATE_SIZE];
+	struct db_conference conference;
+	int rc;
+
+	if (custom == NULL || strncmp(custom, "conference=", 11) != 0)
+		return svaml_action(callback->svaml, "continue") == 0 ? DB_OK : DB_FAULT;
+	if (clock_today(callback->config->timezone, callback->now, today) != 0)
+		return DB_FAULT;
+	if ((rc = db_find_active_conference_by_sinch_id(callback->db, custom + 11, today,
+	    &conference)) == DB_FAULT)
+		return DB_FAULT;
+	if (rc == DB_NONE) {
+		cgi_log(callback->request, "call %s: callout for '%.64s', no conference of ours"
+		    " active today: hung up", callback->event.callid, custom + 11);
+		return callback_refuse(callback, callback->config->say_ended);
+	}
+	if (db_callout_answered(callback->db, callback->event.callid, &conference) != DB_OK ||
+	    svaml_connect_conference(callback->svaml, conference.sinch_id, NULL,
+	    callback->config->moh) != 0)
+		return DB_FAULT;
+	return callback_keypad_on(callback);
+}
+
 static int
 answer_dice(struct callback *callback)
 {
 	char cutoff[CLOCK_TIME_SIZE];
+	long long conference_id;
+	int hosts;
 
 	if (db_call_ended(callback->db, callback->event.callid, callback->event.reason,
 	    callback->event.result, callback->event.duration) != DB_OK)
 		return DB_FAULT;
+	/* The last host left a conference that ends with its host. */
+	if (db_call_host_left(callback->db, callback->event.callid, &conference_id) != DB_OK)
+		return DB_FAULT;
+	if (conference_id != 0) {
+		if (db_hosts_in(callback->db, conference_id, callback->now, &hosts) != DB_OK)
+			return DB_FAULT;
+		if (hosts == 0) {
+			cgi_log(callback->request, "call %s: the last host left conference %lld:"
+			    " ending it", callback->event.callid, conference_id);
+			callback_then(callback, "end", conference_id);
+		}
+	}
 	/* Pruning rides along in small batches, so no cron job is needed. */
 	if (db_prune_limits(callback->db, callback->now) != DB_OK)
 		return DB_FAULT;
@@ -392,6 +636,25 @@ callback_apologise(struct callback *callback)
 	callback_say_sorry(callback);
 }
 
+/*
+ * A keypad PIE: the participant is in the conference and stays there
+ * whatever we do, so it is answered 200 at once, even on a fault, with
+ * continue (UNCONFIRMED whether Sinch reads it: sinch-api.md section 6).
+ */
+static void
+callback_answer_keypad(struct callback *callback)
+{
+	if (!callback->config->keypad)
+		callback_keypad_ignored(callback, "keypad = no");
+	else if (callback_transaction(callback, answer_keypad) != DB_OK)
+		cgi_log(callback->request, "call %s: keypad: %s", callback->event.callid,
+		    callback_fault_reason(callback));
+	else
+		callback_run_pinconf(callback);
+	cgi_response_set_body(callback->response, 200, "application/json",
+	    strdup("{\"action\":{\"name\":\"continue\"}}"));
+}
+
 static void
 callback_answer(struct callback *callback)
 {
@@ -406,11 +669,15 @@ callback_answer(struct callback *callback)
 	case SINCH_PIE:
 		if (strcmp(event->menu_type, "hangup") == 0 || strcmp(event->menu_type, "error") == 0)
 			rc = svaml_action(callback->svaml, "hangup") == 0 ? DB_OK : DB_FAULT;
-		else
-			rc = callback_transaction(callback, answer_pie);
+		else if (event->menu_id != NULL && strcmp(event->menu_id, "main") != 0) {
+			callback_answer_keypad(callback);
+			return;
+		} else
+			rc = callback_transaction(callback, answer_menu_pie);
 		break;
 	case SINCH_ACE:
-		rc = svaml_action(callback->svaml, "continue") == 0 ? DB_OK : DB_FAULT;
+		rc = event->custom != NULL ? callback_transaction(callback, answer_ace) :
+		    svaml_action(callback->svaml, "continue") == 0 ? DB_OK : DB_FAULT;
 		break;
 	case SINCH_DICE:
 		if (callback_transaction(callback, answer_dice) != DB_OK) {
@@ -418,6 +685,7 @@ callback_answer(struct callback *callback)
 			    "cannot record the end of the call", callback_fault_reason(callback));
 			return;
 		}
+		callback_run_pinconf(callback);
 		cgi_response_set_body(callback->response, 200, "application/json", strdup("{}"));
 		return;
 	case SINCH_NOTIFY:

@@ -18,6 +18,9 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
+#ifndef BINDIR
+#define BINDIR "/usr/local/bin"
+#endif
 
 #define CONFIG_LINE_MAX	1024
 
@@ -61,7 +64,6 @@ static const struct config_key config_keys[] = {
 	STRING(trusted_proxies, ""),
 	INTEGER(jwt_lifetime, "600", 60, 86400),
 	INTEGER(identity_lifetime, "14400", 60, 604800),
-	INTEGER(call_max_hours, "12", 1, 168),
 	STRING(say_too_many, "There were too many wrong PINs. Please try again later."),
 	STRING(say_full, "Sorry, this conference is full."),
 	STRING(say_locked, "Sorry, this conference is locked."),
@@ -74,6 +76,20 @@ static const struct config_key config_keys[] = {
 	STRING(api_url, "https://calling.api.sinch.com"),
 	STRING(callout_cli, ""),
 	BOOLEAN(accept_basic_auth, "no"),
+	/* Hosts and keypad (issue 19). */
+	INTEGER(host_wait_minutes, "30", 1, 720),
+	INTEGER(host_wait_round, "30", 1, 30),
+	STRING(say_wait_host, "The host has not joined yet. Please hold."),
+	STRING(say_host_not_in, "The host has not joined yet."),
+	STRING(say_host_gave_up, "The host has not joined. Please try again later."),
+	BOOLEAN(keypad, "yes"),
+	STRING(keypad_mute, "*6"),
+	STRING(keypad_lock, "*7"),
+	STRING(keypad_mute_all, "*8"),
+	INTEGER(keypad_timeout, "1500", 500, 5000),
+	STRING(say_keypad_hint, "Press star 6 to mute yourself."),
+	STRING(pinconf_command, BINDIR "/pinconf"),
+	BOOLEAN(debug, "no"),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -189,6 +205,14 @@ config_parse_line(struct config *config, char *line, unsigned int number,
 	*equals = '\0';
 	name = trim(name);
 	value = trim(equals + 1);
+	/* Moved into the database, where the views read it too (issue 19). */
+	if (strcmp(name, "call_max_hours") == 0) {
+		snprintf(why, why_size, "line %u: call_max_hours moved to the database: remove"
+		    " the line and run UPDATE setting SET value = %.6s WHERE name ="
+		    " 'call_max_hours'", number, strspn(value, "0123456789") == strlen(value) &&
+		    *value != '\0' ? value : "N");
+		return -1;
+	}
 	if ((key = config_key_find(name)) == NULL) {
 		/* A mistyped line may hold the secret: quote only what looks like a key. */
 		if (strlen(name) <= 40 && strspn(name, "abcdefghijklmnopqrstuvwxyz_") == strlen(name))
@@ -329,6 +353,33 @@ valid_e164(const char *number)
 	    digits >= 7 && digits <= 15 && strspn(number + 1, "0123456789") == digits;
 }
 
+/* A keypad command: 1 or 2 of the keys Sinch may send, 0-9 * #. */
+static int
+valid_keypad_digits(const char *digits)
+{
+	size_t length = strlen(digits);
+
+	return length >= 1 && length <= 2 && strspn(digits, "0123456789*#") == length;
+}
+
+static int
+config_check_keypad(const struct config *config, char *why, size_t why_size)
+{
+	if (!valid_keypad_digits(config->keypad_mute) || !valid_keypad_digits(config->keypad_lock) ||
+	    !valid_keypad_digits(config->keypad_mute_all)) {
+		snprintf(why, why_size, "keypad_mute, keypad_lock and keypad_mute_all must be"
+		    " 1 or 2 of the keys 0-9 * #");
+		return -1;
+	}
+	if (strcmp(config->keypad_mute, config->keypad_lock) == 0 ||
+	    strcmp(config->keypad_mute, config->keypad_mute_all) == 0 ||
+	    strcmp(config->keypad_lock, config->keypad_mute_all) == 0) {
+		snprintf(why, why_size, "keypad_mute, keypad_lock and keypad_mute_all must differ");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 config_check(struct config *config, char *why, size_t why_size)
 {
@@ -360,6 +411,10 @@ config_check(struct config *config, char *why, size_t why_size)
 		snprintf(why, why_size, "prompt_pin must not contain [ ] or ;");
 		return -1;
 	}
+	if (strpbrk(config->say_wait_host, "[];") != NULL) {
+		snprintf(why, why_size, "say_wait_host must not contain [ ] or ;");
+		return -1;
+	}
 	if (!valid_locale(config->locale)) {
 		snprintf(why, why_size, "locale must look like en-US");
 		return -1;
@@ -386,6 +441,12 @@ config_check(struct config *config, char *why, size_t why_size)
 	}
 	if (*config->callout_cli != '\0' && !valid_e164(config->callout_cli)) {
 		snprintf(why, why_size, "callout_cli must be E.164: + then 7 to 15 digits");
+		return -1;
+	}
+	if (config_check_keypad(config, why, why_size) != 0)
+		return -1;
+	if (*config->pinconf_command != '/') {
+		snprintf(why, why_size, "pinconf_command must be an absolute path");
 		return -1;
 	}
 	if (!address_list_ok(config->trusted_proxies)) {

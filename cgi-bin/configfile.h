@@ -30,7 +30,6 @@ struct config {
 	char		*trusted_proxies;	/* see address_client(); "" trusts none */
 	int		 jwt_lifetime;		/* seconds a registration JWT lives */
 	int		 identity_lifetime;	/* seconds a browser's user id stays usable */
-	int		 call_max_hours;	/* a call with no DiCE stops counting after this */
 	char		*say_too_many;		/* locked out or over the guess budget */
 	char		*say_full;
 	char		*say_locked;
@@ -43,6 +42,19 @@ struct config {
 	char		*api_url;		/* Sinch's Calling REST API, for pinconf(1) */
 	char		*callout_cli;		/* E.164 number callouts show; "" none */
 	int		 accept_basic_auth;	/* Basic key:secret on the callback: the weaker choice */
+	int		 host_wait_minutes;	/* wait_for_host: a caller gives up after this */
+	int		 host_wait_round;	/* seconds of one waiting runMenu, 1 to 30 */
+	char		*say_wait_host;		/* a phone caller held for the host */
+	char		*say_host_not_in;	/* a browser call refused: no host in */
+	char		*say_host_gave_up;
+	int		 keypad;		/* phone participants' keypad commands */
+	char		*keypad_mute;		/* toggles your own mute: "*6" */
+	char		*keypad_lock;		/* hosts: lock/unlock */
+	char		*keypad_mute_all;	/* hosts: mute everyone but hosts */
+	int		 keypad_timeout;	/* milliseconds between digits */
+	char		*say_keypad_hint;
+	char		*pinconf_command;	/* the admin command callback.cgi starts detached */
+	int		 debug;			/* log what is ignored (keypad input) */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */

@@ -44,14 +44,14 @@ static const struct {
 	    " conference.ends_on, coalesce(conference.max_participants, 0), conference.locked,"
 	    " conference.announce_count, 0, NULL,"
 	    " CASE WHEN conference.starts_on > ?2 THEN 1 WHEN conference.ends_on < ?2 THEN 2"
-	    " ELSE 0 END"
+	    " ELSE 0 END, conference.wait_for_host, conference.end_with_host, 0"
 	    " FROM conference WHERE conference.pin = ?1"
 	    " UNION ALL "
 	    "SELECT conference.id, conference.name, conference.sinch_id, conference.starts_on,"
 	    " conference.ends_on, coalesce(conference.max_participants, 0), conference.locked,"
 	    " conference.announce_count, attendee.id, attendee.name,"
 	    " CASE WHEN conference.starts_on > ?2 THEN 1 WHEN conference.ends_on < ?2 THEN 2"
-	    " ELSE 0 END"
+	    " ELSE 0 END, conference.wait_for_host, conference.end_with_host, attendee.host"
 	    " FROM attendee JOIN conference ON conference.id = attendee.conference_id"
 	    " WHERE attendee.pin = ?1" },
 	[STMT_COUNT_IN_CONFERENCE] = { "count_in_conference",
@@ -126,7 +126,7 @@ static const struct {
 	    " AND ended IS NULL AND joined >= ?2 ORDER BY joined DESC LIMIT 1" },
 	[STMT_PARTICIPANTS] = { "participants",
 	    "SELECT coalesce(attendee.name, call.caller, ''), call.origin,"
-	    " call.attendee_id IS NOT NULL FROM call"
+	    " call.attendee_id IS NOT NULL, coalesce(attendee.host, 0) FROM call"
 	    " LEFT JOIN attendee ON attendee.id = call.attendee_id"
 	    " WHERE call.conference_id = ?1 AND call.joined IS NOT NULL AND call.ended IS NULL"
 	    " AND call.joined >= ?2 ORDER BY call.joined, call.callid" },
@@ -144,11 +144,14 @@ static const struct {
 	    "SELECT id, name, pin, starts_on, ends_on,"
 	    " (SELECT count(*) FROM call WHERE call.conference_id = conference.id"
 	    "  AND call.joined IS NOT NULL AND call.ended IS NULL"
-	    "  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours'))"
+	    "  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' ||"
+	    "  (SELECT value FROM setting WHERE name = 'call_max_hours') || ' hours'))"
 	    " FROM conference WHERE starts_on <= ?1 AND (ends_on IS NULL OR ends_on >= ?1)"
 	    " ORDER BY name, id" },
 	[STMT_CALL_PARTICIPANT] = { "call_participant",
-	    "SELECT origin, caller, joined FROM call WHERE callid = ?1" },
+	    "SELECT call.origin, call.caller, call.joined, coalesce(attendee.host, 0), call.muted"
+	    " FROM call LEFT JOIN attendee ON attendee.id = call.attendee_id"
+	    " WHERE call.callid = ?1" },
 	/* A DiCE may beat us here (a number that fails at once): keep what it wrote. */
 	[STMT_CALLOUT_STARTED] = { "callout_started",
 	    "INSERT INTO call(callid, origin, caller, conference_id, conference_name, joined)"
@@ -157,6 +160,62 @@ static const struct {
 	    " caller = excluded.caller, conference_id = excluded.conference_id,"
 	    " conference_name = excluded.conference_name,"
 	    " joined = coalesce(call.joined, excluded.joined)" },
+	/* Hosts and keypad (issue 19). */
+	[STMT_HOSTS_IN] = { "hosts_in",
+	    "SELECT count(*) FROM call JOIN attendee ON attendee.id = call.attendee_id"
+	    " WHERE call.conference_id = ?1 AND attendee.host = 1 AND call.joined IS NOT NULL"
+	    " AND call.ended IS NULL AND call.joined >= ?2" },
+	[STMT_CALL_WAITING] = { "call_waiting",
+	    "INSERT INTO call(callid, waiting_for, attendee_id, waiting_since)"
+	    " VALUES (?1, ?2, nullif(?3, 0), ?4)"
+	    " ON CONFLICT(callid) DO UPDATE SET waiting_for = excluded.waiting_for,"
+	    " attendee_id = excluded.attendee_id,"
+	    " waiting_since = coalesce(call.waiting_since, excluded.waiting_since)" },
+	[STMT_CALL_WAIT_STATE] = { "call_wait_state",
+	    "SELECT waiting_for, coalesce(attendee_id, 0), waiting_since, caller FROM call"
+	    " WHERE callid = ?1 AND waiting_for IS NOT NULL AND waiting_since IS NOT NULL"
+	    " AND joined IS NULL AND ended IS NULL" },
+	/* The columns of find_pin_holder, for a holder known by id. */
+	[STMT_HOLDER_BY_ID] = { "holder_by_id",
+	    "SELECT conference.id, conference.name, conference.sinch_id, conference.starts_on,"
+	    " conference.ends_on, coalesce(conference.max_participants, 0), conference.locked,"
+	    " conference.announce_count, coalesce(attendee.id, 0), attendee.name,"
+	    " CASE WHEN conference.starts_on > ?3 THEN 1 WHEN conference.ends_on < ?3 THEN 2"
+	    " ELSE 0 END, conference.wait_for_host, conference.end_with_host,"
+	    " coalesce(attendee.host, 0)"
+	    " FROM conference LEFT JOIN attendee ON attendee.id = ?2"
+	    " AND attendee.conference_id = conference.id WHERE conference.id = ?1" },
+	[STMT_CALL_KEYPAD] = { "call_keypad",
+	    "SELECT call.conference_id, conference.sinch_id, call.muted,"
+	    " coalesce(attendee.host, 0), conference.locked"
+	    " FROM call JOIN conference ON conference.id = call.conference_id"
+	    " LEFT JOIN attendee ON attendee.id = call.attendee_id"
+	    " WHERE call.callid = ?1 AND call.joined IS NOT NULL AND call.ended IS NULL" },
+	[STMT_CALL_SET_MUTED] = { "call_set_muted",
+	    "UPDATE call SET muted = ?2 WHERE callid = ?1" },
+	[STMT_CONFERENCE_SET_LOCKED] = { "conference_set_locked",
+	    "UPDATE conference SET locked = ?2 WHERE id = ?1" },
+	[STMT_CALL_HOST_LEFT] = { "call_host_left",
+	    "SELECT call.conference_id FROM call"
+	    " JOIN conference ON conference.id = call.conference_id"
+	    " JOIN attendee ON attendee.id = call.attendee_id"
+	    " WHERE call.callid = ?1 AND call.joined IS NOT NULL AND attendee.host = 1"
+	    " AND conference.end_with_host = 1" },
+	[STMT_CONFERENCE_ACTIVE_BY_SINCH_ID] = { "conference_active_by_sinch_id",
+	    "SELECT id, name, sinch_id FROM conference WHERE sinch_id = ?1"
+	    " AND starts_on <= ?2 AND (ends_on IS NULL OR ends_on >= ?2)" },
+	[STMT_CALLOUT_ANSWERED] = { "callout_answered",
+	    "INSERT INTO call(callid, origin, conference_id, conference_name, joined)"
+	    " VALUES (?1, 'pstn', ?2, ?3, " NOW ")"
+	    " ON CONFLICT(callid) DO UPDATE SET conference_id = excluded.conference_id,"
+	    " conference_name = excluded.conference_name,"
+	    " joined = coalesce(call.joined, excluded.joined)" },
+	[STMT_ATTENDEE_SET_HOST] = { "attendee_set_host",
+	    "UPDATE attendee SET host = ?3 WHERE conference_id = ?1 AND id = ?2" },
+	[STMT_CONFERENCE_SET_WAIT_FOR_HOST] = { "conference_set_wait_for_host",
+	    "UPDATE conference SET wait_for_host = ?2 WHERE id = ?1" },
+	[STMT_CONFERENCE_SET_END_WITH_HOST] = { "conference_set_end_with_host",
+	    "UPDATE conference SET end_with_host = ?2 WHERE id = ?1" },
 };
 
 /*
@@ -526,7 +585,8 @@ db_query_text(struct db *db, enum db_stmt which, const char *key, char *out, siz
 
 /* What the setting table holds; db_setting reads them all at once. */
 static const char *const db_setting_names[DB_SETTINGS] = {
-	"pin_length", "guess_limit", "guess_window", "guess_budget"
+	"pin_length", "guess_limit", "guess_window", "guess_budget", "identity_limit",
+	"call_max_hours"
 };
 
 /* All settings in one statement, once a request or transaction. */
@@ -626,6 +686,9 @@ db_pin_holder_copy(struct db *db, sqlite3_stmt *stmt, struct db_conference *conf
 	conference->attendee_id = sqlite3_column_int64(stmt, 8);
 	db_column_copy(stmt, 9, conference->attendee_name, sizeof(conference->attendee_name));
 	conference->state = (enum db_pin_state)sqlite3_column_int(stmt, 10);
+	conference->wait_for_host = sqlite3_column_int(stmt, 11);
+	conference->end_with_host = sqlite3_column_int(stmt, 12);
+	conference->host = sqlite3_column_int(stmt, 13);
 	return DB_OK;
 }
 
@@ -662,11 +725,19 @@ db_find_pin_holder(struct db *db, const char *pin, const char *zone, time_t now,
 	return conference->id != 0 ? DB_OK : DB_NONE;
 }
 
-/* ISO 8601 UTC of now less hours: calls joined before it no longer count as in. */
-static void
-db_in_call_cutoff(time_t now, int max_hours, char cutoff[CLOCK_TIME_SIZE])
+/*
+ * ISO 8601 UTC of now less setting call_max_hours: calls joined before it no
+ * longer count as in.  The views read the same setting.
+ */
+static int
+db_in_call_cutoff(struct db *db, time_t now, char cutoff[CLOCK_TIME_SIZE])
 {
+	int max_hours;
+
+	if (db_setting(db, "call_max_hours", &max_hours) != DB_OK)
+		return DB_FAULT;
 	clock_format_utc(now - (time_t)max_hours * 3600, -1, cutoff);
+	return DB_OK;
 }
 
 static int
@@ -687,14 +758,14 @@ db_query_id_integer(struct db *db, enum db_stmt which, long long id, const char 
 }
 
 int
-db_count_in_conference(struct db *db, long long conference_id, time_t now, int max_hours,
-    int *count)
+db_count_in_conference(struct db *db, long long conference_id, time_t now, int *count)
 {
 	char cutoff[CLOCK_TIME_SIZE];
 	long long value = 0;
 	int rc;
 
-	db_in_call_cutoff(now, max_hours, cutoff);
+	if (db_in_call_cutoff(db, now, cutoff) != DB_OK)
+		return DB_FAULT;
 	rc = db_query_id_integer(db, STMT_COUNT_IN_CONFERENCE, conference_id, cutoff, &value);
 	*count = (int)value;
 	return rc == DB_NONE ? DB_FAULT : rc;
@@ -941,24 +1012,25 @@ db_source_joined(struct db *db, const char *source, time_t now)
 }
 
 int
-db_conference_of_user(struct db *db, const char *user_id, time_t now, int max_hours,
-    long long *conference_id)
+db_conference_of_user(struct db *db, const char *user_id, time_t now, long long *conference_id)
 {
 	char cutoff[CLOCK_TIME_SIZE];
 
-	db_in_call_cutoff(now, max_hours, cutoff);
+	if (db_in_call_cutoff(db, now, cutoff) != DB_OK)
+		return DB_FAULT;
 	return db_query_integer(db, STMT_CALL_OF_USER, user_id, cutoff, conference_id);
 }
 
 int
-db_participants_each(struct db *db, long long conference_id, time_t now, int max_hours,
-    void (*each)(void *, const char *, const char *, int), void *context)
+db_participants_each(struct db *db, long long conference_id, time_t now,
+    void (*each)(void *, const char *, const char *, int, int), void *context)
 {
 	char cutoff[CLOCK_TIME_SIZE];
 	sqlite3_stmt *stmt;
 	int rc;
 
-	db_in_call_cutoff(now, max_hours, cutoff);
+	if (db_in_call_cutoff(db, now, cutoff) != DB_OK)
+		return DB_FAULT;
 	if ((stmt = db_prepare(db, STMT_PARTICIPANTS)) == NULL)
 		return DB_FAULT;
 	if (sqlite3_bind_int64(stmt, 1, conference_id) != SQLITE_OK ||
@@ -966,7 +1038,8 @@ db_participants_each(struct db *db, long long conference_id, time_t now, int max
 		return db_fail(db, STMT_PARTICIPANTS, "cannot bind");
 	while ((rc = db_step(db, STMT_PARTICIPANTS)) == SQLITE_ROW)
 		each(context, (const char *)sqlite3_column_text(stmt, 0),
-		    (const char *)sqlite3_column_text(stmt, 1), sqlite3_column_int(stmt, 2));
+		    (const char *)sqlite3_column_text(stmt, 1), sqlite3_column_int(stmt, 2),
+		    sqlite3_column_int(stmt, 3));
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
 }
@@ -1079,6 +1152,8 @@ db_call_participant(struct db *db, const char *callid, struct db_call_participan
 		db_column_copy(stmt, 0, participant->origin, sizeof(participant->origin));
 		db_column_copy(stmt, 1, participant->caller, sizeof(participant->caller));
 		db_column_copy(stmt, 2, participant->joined, sizeof(participant->joined));
+		participant->host = sqlite3_column_int(stmt, 3);
+		participant->muted = sqlite3_column_int(stmt, 4);
 	}
 	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
@@ -1100,4 +1175,205 @@ db_callout_started(struct db *db, const char *callid, const char *number,
 	rc = db_step(db, STMT_CALLOUT_STARTED);
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+/* ---------------------------------------------------------------- hosts and keypad (issue 19) */
+
+/* Run a statement that returns no row, with one integer or text key and integers. */
+static int
+db_update(struct db *db, enum db_stmt which, const char *text, long long a, long long b,
+    long long c)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, which)) == NULL)
+		return DB_FAULT;
+	if ((text != NULL ? db_bind_text(stmt, 1, text) : sqlite3_bind_int64(stmt, 1, a)) !=
+	    SQLITE_OK ||
+	    (sqlite3_bind_parameter_count(stmt) >= 2 && sqlite3_bind_int64(stmt, 2,
+	    text != NULL ? a : b) != SQLITE_OK) ||
+	    (sqlite3_bind_parameter_count(stmt) >= 3 && sqlite3_bind_int64(stmt, 3,
+	    text != NULL ? b : c) != SQLITE_OK))
+		return db_fail(db, which, "cannot bind");
+	rc = db_step(db, which);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return DB_FAULT;
+	return sqlite3_changes(db->handle) > 0 ? DB_OK : DB_NONE;
+}
+
+int
+db_hosts_in(struct db *db, long long conference_id, time_t now, int *count)
+{
+	char cutoff[CLOCK_TIME_SIZE];
+	long long value = 0;
+	int rc;
+
+	if (db_in_call_cutoff(db, now, cutoff) != DB_OK)
+		return DB_FAULT;
+	rc = db_query_id_integer(db, STMT_HOSTS_IN, conference_id, cutoff, &value);
+	*count = (int)value;
+	return rc == DB_NONE ? DB_FAULT : rc;
+}
+
+int
+db_call_waiting(struct db *db, const char *callid, const struct db_conference *conference,
+    time_t now)
+{
+	char since[CLOCK_TIME_SIZE];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	clock_format_utc(now, -1, since);
+	if ((stmt = db_prepare(db, STMT_CALL_WAITING)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, callid) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, conference->id) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 3, conference->attendee_id) != SQLITE_OK ||
+	    db_bind_text(stmt, 4, since) != SQLITE_OK)
+		return db_fail(db, STMT_CALL_WAITING, "cannot bind");
+	rc = db_step(db, STMT_CALL_WAITING);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+int
+db_call_wait_state(struct db *db, const char *callid, struct db_call_wait *wait)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(wait, 0, sizeof(*wait));
+	if ((stmt = db_prepare(db, STMT_CALL_WAIT_STATE)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, callid) != SQLITE_OK)
+		return db_fail(db, STMT_CALL_WAIT_STATE, "cannot bind");
+	if ((rc = db_step(db, STMT_CALL_WAIT_STATE)) == SQLITE_ROW) {
+		wait->conference_id = sqlite3_column_int64(stmt, 0);
+		wait->attendee_id = sqlite3_column_int64(stmt, 1);
+		db_column_copy(stmt, 2, wait->since, sizeof(wait->since));
+		db_column_copy(stmt, 3, wait->caller, sizeof(wait->caller));
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_find_holder_by_id(struct db *db, long long conference_id, long long attendee_id,
+    const char *zone, time_t now, struct db_conference *conference)
+{
+	char today[CLOCK_DATE_SIZE], ends_on[16];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (clock_today(zone, now, today) != 0) {
+		snprintf(db->why, sizeof(db->why), "cannot tell today's date in %s", zone);
+		return DB_FAULT;
+	}
+	if ((stmt = db_prepare(db, STMT_HOLDER_BY_ID)) == NULL)
+		return DB_FAULT;
+	if (sqlite3_bind_int64(stmt, 1, conference_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, attendee_id) != SQLITE_OK ||
+	    db_bind_text(stmt, 3, today) != SQLITE_OK)
+		return db_fail(db, STMT_HOLDER_BY_ID, "cannot bind");
+	if ((rc = db_step(db, STMT_HOLDER_BY_ID)) == SQLITE_ROW &&
+	    db_pin_holder_copy(db, stmt, conference, ends_on, sizeof(ends_on)) != DB_OK)
+		rc = DB_FAULT;
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW && attendee_id != conference->attendee_id)
+		return DB_NONE;		/* the attendee was deleted while the caller waited */
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_call_keypad(struct db *db, const char *callid, struct db_call_keypad *keypad)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(keypad, 0, sizeof(*keypad));
+	if ((stmt = db_prepare(db, STMT_CALL_KEYPAD)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, callid) != SQLITE_OK)
+		return db_fail(db, STMT_CALL_KEYPAD, "cannot bind");
+	if ((rc = db_step(db, STMT_CALL_KEYPAD)) == SQLITE_ROW) {
+		keypad->conference_id = sqlite3_column_int64(stmt, 0);
+		db_column_copy(stmt, 1, keypad->sinch_id, sizeof(keypad->sinch_id));
+		keypad->muted = sqlite3_column_int(stmt, 2);
+		keypad->host = sqlite3_column_int(stmt, 3);
+		keypad->locked = sqlite3_column_int(stmt, 4);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+}
+
+int
+db_call_set_muted(struct db *db, const char *callid, int muted)
+{
+	return db_update(db, STMT_CALL_SET_MUTED, callid, muted, 0, 0);
+}
+
+int
+db_conference_set_locked(struct db *db, long long conference_id, int locked)
+{
+	return db_update(db, STMT_CONFERENCE_SET_LOCKED, NULL, conference_id, locked, 0);
+}
+
+int
+db_call_host_left(struct db *db, const char *callid, long long *conference_id)
+{
+	int rc;
+
+	*conference_id = 0;
+	rc = db_query_integer(db, STMT_CALL_HOST_LEFT, callid, NULL, conference_id);
+	return rc == DB_FAULT ? DB_FAULT : DB_OK;
+}
+
+int
+db_find_active_conference_by_sinch_id(struct db *db, const char *sinch_id, const char *today,
+    struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+
+	if ((stmt = db_prepare(db, STMT_CONFERENCE_ACTIVE_BY_SINCH_ID)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, sinch_id) != SQLITE_OK || db_bind_text(stmt, 2, today) != SQLITE_OK)
+		return db_fail(db, STMT_CONFERENCE_ACTIVE_BY_SINCH_ID, "cannot bind");
+	return db_find_conference(db, STMT_CONFERENCE_ACTIVE_BY_SINCH_ID, stmt, conference);
+}
+
+int
+db_callout_answered(struct db *db, const char *callid, const struct db_conference *conference)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, STMT_CALLOUT_ANSWERED)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, callid) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, conference->id) != SQLITE_OK ||
+	    db_bind_text(stmt, 3, conference->name) != SQLITE_OK)
+		return db_fail(db, STMT_CALLOUT_ANSWERED, "cannot bind");
+	rc = db_step(db, STMT_CALLOUT_ANSWERED);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
+}
+
+int
+db_attendee_set_host(struct db *db, long long conference_id, long long attendee_id, int host)
+{
+	return db_update(db, STMT_ATTENDEE_SET_HOST, NULL, conference_id, attendee_id, host);
+}
+
+int
+db_conference_set_wait_for_host(struct db *db, long long conference_id, int on)
+{
+	return db_update(db, STMT_CONFERENCE_SET_WAIT_FOR_HOST, NULL, conference_id, on, 0);
+}
+
+int
+db_conference_set_end_with_host(struct db *db, long long conference_id, int on)
+{
+	return db_update(db, STMT_CONFERENCE_SET_END_WITH_HOST, NULL, conference_id, on, 0);
 }

@@ -48,10 +48,24 @@ enum db_stmt {
 	STMT_CONFERENCES_ACTIVE,
 	STMT_CALL_PARTICIPANT,
 	STMT_CALLOUT_STARTED,
+	/* Hosts and keypad (issue 19). */
+	STMT_HOSTS_IN,
+	STMT_CALL_WAITING,
+	STMT_CALL_WAIT_STATE,
+	STMT_HOLDER_BY_ID,
+	STMT_CALL_KEYPAD,
+	STMT_CALL_SET_MUTED,
+	STMT_CONFERENCE_SET_LOCKED,
+	STMT_CALL_HOST_LEFT,
+	STMT_CONFERENCE_ACTIVE_BY_SINCH_ID,
+	STMT_CALLOUT_ANSWERED,
+	STMT_ATTENDEE_SET_HOST,
+	STMT_CONFERENCE_SET_WAIT_FOR_HOST,
+	STMT_CONFERENCE_SET_END_WITH_HOST,
 	STMT__MAX
 };
 
-#define DB_SETTINGS	4	/* rows of the setting table */
+#define DB_SETTINGS	6	/* rows of the setting table */
 
 struct db {
 	sqlite3		*handle;
@@ -88,6 +102,9 @@ struct db_conference {
 	long long		 attendee_id;		/* 0: the conference's own PIN */
 	char			 attendee_name[808];
 	enum db_pin_state	 state;
+	int			 wait_for_host;		/* callers wait until a host is in */
+	int			 end_with_host;		/* ends when the last host leaves */
+	int			 host;			/* the attendee is a host */
 };
 
 /* A Sinch user id getticket issued to a browser. */
@@ -116,6 +133,25 @@ struct db_call_participant {
 	char		 origin[8];	/* pstn, mxp, or "" if no ICE was seen */
 	char		 caller[808];	/* phone number or browser user's name; "" unknown */
 	char		 joined[32];	/* ISO 8601 UTC; "" unknown */
+	int		 host;		/* joined with a host's personal PIN */
+	int		 muted;		/* muted through pinconf (call.muted) */
+};
+
+/* What the keypad of a call in a conference may change. */
+struct db_call_keypad {
+	long long	 conference_id;
+	char		 sinch_id[72];
+	int		 muted;
+	int		 host;
+	int		 locked;
+};
+
+/* A caller held for a host: what their PIN was, and since when. */
+struct db_call_wait {
+	long long	 conference_id;
+	long long	 attendee_id;	/* 0: the conference's own PIN */
+	char		 since[32];	/* ISO 8601 UTC */
+	char		 caller[808];
 };
 
 enum db_mode { DB_READ_ONLY, DB_READ_WRITE };
@@ -143,9 +179,8 @@ int	 db_setting(struct db *, const char *name, int *value);
  */
 int	 db_find_pin_holder(struct db *, const char *pin, const char *zone, time_t now,
 	    struct db_conference *);
-/* How many are in conference now: joined, not ended, joined within max_hours. */
-int	 db_count_in_conference(struct db *, long long conference_id, time_t now,
-	    int max_hours, int *count);
+/* How many are in conference now: joined, not ended, within setting call_max_hours. */
+int	 db_count_in_conference(struct db *, long long conference_id, time_t now, int *count);
 
 /* ICE: remember the call, its origin ("pstn"/"mxp"), caller and browser user id (or NULL). */
 int	 db_call_started(struct db *, const char *callid, const char *origin,
@@ -191,11 +226,11 @@ int	 db_source_known(struct db *, const char *source, int *known);
 int	 db_source_joined(struct db *, const char *source, time_t now);
 
 /* roster: the conference user_id is in a call of now; DB_NONE if none. */
-int	 db_conference_of_user(struct db *, const char *user_id, time_t now, int max_hours,
+int	 db_conference_of_user(struct db *, const char *user_id, time_t now,
 	    long long *conference_id);
 /* Everyone in conference now, one call a row, in the order they joined. */
-int	 db_participants_each(struct db *, long long conference_id, time_t now, int max_hours,
-	    void (*each)(void *, const char *name, const char *origin, int attendee),
+int	 db_participants_each(struct db *, long long conference_id, time_t now,
+	    void (*each)(void *, const char *name, const char *origin, int attendee, int host),
 	    void *context);
 
 /* Dial-in numbers, one callback call per row, in label order. */
@@ -217,5 +252,32 @@ int	 db_call_participant(struct db *, const char *callid, struct db_call_partici
 /* pinconf call: the leg Sinch placed into conference, joined now, keyed by its call id. */
 int	 db_callout_started(struct db *, const char *callid, const char *number,
 	    const struct db_conference *);
+
+/* Hosts and keypad (issue 19). */
+/* How many hosts are in conference now (as db_count_in_conference counts). */
+int	 db_hosts_in(struct db *, long long conference_id, time_t now, int *count);
+/* Hold callid for a host of conference; the first hold's time is kept. */
+int	 db_call_waiting(struct db *, const char *callid, const struct db_conference *,
+	    time_t now);
+/* The hold of callid, if it waits (not joined, not ended); DB_NONE if not. */
+int	 db_call_wait_state(struct db *, const char *callid, struct db_call_wait *);
+/* The PIN holder a held call had: conference id and attendee (0: none), state for today. */
+int	 db_find_holder_by_id(struct db *, long long conference_id, long long attendee_id,
+	    const char *zone, time_t now, struct db_conference *);
+/* A call in a conference now, for its keypad; DB_NONE if it is in none. */
+int	 db_call_keypad(struct db *, const char *callid, struct db_call_keypad *);
+int	 db_call_set_muted(struct db *, const char *callid, int muted);
+int	 db_conference_set_locked(struct db *, long long conference_id, int locked);
+/* After callid's DiCE: *conference_id of an end_with_host conference it was a host in, else 0. */
+int	 db_call_host_left(struct db *, const char *callid, long long *conference_id);
+/* A conference by Sinch id, active on today (YYYY-MM-DD); DB_NONE if none. */
+int	 db_find_active_conference_by_sinch_id(struct db *, const char *sinch_id,
+	    const char *today, struct db_conference *);
+/* A callout's ACE: the leg is in conference now (pinconf call may have recorded it first). */
+int	 db_callout_answered(struct db *, const char *callid, const struct db_conference *);
+/* pinconf host / wait-for-host / end-with-host: DB_NONE if no such row. */
+int	 db_attendee_set_host(struct db *, long long conference_id, long long attendee_id, int host);
+int	 db_conference_set_wait_for_host(struct db *, long long conference_id, int on);
+int	 db_conference_set_end_with_host(struct db *, long long conference_id, int on);
 
 #endif

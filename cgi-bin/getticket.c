@@ -34,6 +34,7 @@ struct getticket {
 	char			*user_id;	/* a renewal names the id it holds */
 	char			 source[ADDRESS_TEXT_MAX];
 	struct timeval		 now;
+	int			 wait_for_host;	/* the page must wait until a host is in */
 };
 
 /*
@@ -99,7 +100,8 @@ getticket_answer(struct getticket *getticket, const char *user_id, const char *n
 	    cJSON_AddStringToObject(object, "userTicket", ticket) == NULL ||
 	    cJSON_AddNumberToObject(object, "expiresIn", config->jwt_lifetime) == NULL ||
 	    cJSON_AddStringToObject(object, "name", name) == NULL ||
-	    cJSON_AddStringToObject(object, "conference", conference) == NULL)
+	    cJSON_AddStringToObject(object, "conference", conference) == NULL ||
+	    (getticket->wait_for_host && cJSON_AddBoolToObject(object, "waitForHost", 1) == NULL))
 		goto out;
 	body = cJSON_PrintUnformatted(object);
 out:
@@ -182,21 +184,25 @@ getticket_issue(struct getticket *getticket, const struct db_conference *holder)
 {
 	struct db_identity identity;
 	char *user_id;
-	int in;
+	int in, hosts = 1;
 
 	if (holder->locked) {
 		cgi_refuse(getticket->request, getticket->response, 409,
 		    getticket->config->say_locked, "conference is locked");
 		return DB_OK;
 	}
-	if (db_count_in_conference(getticket->db, holder->id, getticket->now.tv_sec,
-	    getticket->config->call_max_hours, &in) != DB_OK)
+	if (db_count_in_conference(getticket->db, holder->id, getticket->now.tv_sec, &in) != DB_OK)
 		return DB_FAULT;
 	if (holder->max_participants > 0 && in >= holder->max_participants) {
 		cgi_refuse(getticket->request, getticket->response, 409,
 		    getticket->config->say_full, "conference is full");
 		return DB_OK;
 	}
+	/* Not refused: the page waits, polling roster.cgi, then calls (issue 19). */
+	if (holder->wait_for_host && !holder->host &&
+	    db_hosts_in(getticket->db, holder->id, getticket->now.tv_sec, &hosts) != DB_OK)
+		return DB_FAULT;
+	getticket->wait_for_host = hosts == 0;
 	if ((user_id = sinch_new_user_id()) == NULL) {
 		snprintf(getticket->db->why, sizeof(getticket->db->why), "cannot make a user id");
 		return DB_FAULT;

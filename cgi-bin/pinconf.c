@@ -214,6 +214,16 @@ pinconf_resolve(struct pinconf *pinconf, const char *text)
 	long long id;
 	int rc;
 
+	/* "id:N" is an id and nothing else: callback.cgi names conferences so. */
+	if (strncmp(text, "id:", 3) == 0) {
+		if (pinconf_parse_id(text + 3, &id) != 0 ||
+		    (rc = db_find_conference_by_id(&pinconf->db, id, &found)) == DB_NONE)
+			return pinconf_fail(pinconf, "no conference '%.200s'", text);
+		if (rc != DB_OK)
+			return pinconf_fail(pinconf, "%s", pinconf->db.why);
+		pinconf->conference = found;
+		return PINCONF_DONE;
+	}
 	if (pinconf_parse_id(text, &id) == 0 &&
 	    (rc = db_find_conference_by_id(&pinconf->db, id, &found)) != DB_NONE) {
 		if (rc != DB_OK)
@@ -349,6 +359,7 @@ pinconf_who_row(struct pinconf *pinconf, cJSON *rows, const struct sinchapi_part
 	    cJSON_AddNullToObject(item, "joined")) == NULL ||
 	    (participant->duration >= 0 ? cJSON_AddNumberToObject(item, "seconds",
 	    (double)participant->duration) : cJSON_AddNullToObject(item, "seconds")) == NULL ||
+	    cJSON_AddBoolToObject(item, "host", call.host) == NULL ||
 	    cJSON_AddBoolToObject(item, "muted", participant->muted) == NULL ||
 	    cJSON_AddBoolToObject(item, "onhold", participant->onhold) == NULL)
 		return pinconf_out_of_memory(pinconf);
@@ -360,7 +371,8 @@ pinconf_who(struct pinconf *pinconf, char **arguments)
 {
 	static const struct pinconf_column columns[] = {
 		{ "CALL ID", "callid" }, { "NAME", "name" }, { "VIA", "via" },
-		{ "JOINED", "joined" }, { "SECONDS", "seconds" }, { "MUTED", "muted" },
+		{ "JOINED", "joined" }, { "SECONDS", "seconds" }, { "HOST", "host" },
+		{ "MUTED", "muted" },
 		{ "ON HOLD", "onhold" },
 	};
 	struct sinchapi_participants participants = { 0 };
@@ -435,6 +447,10 @@ pinconf_set_muted(struct pinconf *pinconf, char **arguments, const char *command
 	    arguments[1], command);
 	if ((rc = pinconf_participant_result(pinconf, rc, arguments[1])) != PINCONF_DONE)
 		return rc;
+	/* Kept in the call table, so the roster, the keypad and the owner pages agree. */
+	if (db_call_set_muted(&pinconf->db, arguments[1], strcmp(command, "mute") == 0) == DB_FAULT)
+		return pinconf_fail(pinconf, "%s %s, but it is not recorded: %s", text, arguments[1],
+		    pinconf->db.why);
 	return pinconf_report(pinconf, command, arguments[1], text);
 }
 
@@ -476,6 +492,142 @@ pinconf_end(struct pinconf *pinconf, char **arguments)
 	if (rc != SINCHAPI_OK)
 		return pinconf_api_failed(pinconf);
 	return pinconf_report(pinconf, "end", NULL, "removed everyone from");
+}
+
+/* ---------------------------------------------------------------- mute-all */
+
+/* Mute every participant Sinch lists who is not a host (a keypad command of the hosts). */
+static int
+pinconf_mute_all(struct pinconf *pinconf, char **arguments)
+{
+	struct sinchapi_participants participants = { 0 };
+	struct db_call_participant call;
+	const char *callid;
+	size_t i;
+	int rc, muted = 0, failed = PINCONF_DONE;
+
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	rc = sinchapi_conference_participants(&pinconf->api, pinconf->conference.sinch_id,
+	    &participants);
+	if (rc == SINCHAPI_NOT_FOUND)
+		return pinconf_nobody_in(pinconf);
+	if (rc != SINCHAPI_OK)
+		return pinconf_api_failed(pinconf);
+	for (i = 0; i < participants.count && failed == PINCONF_DONE; i++) {
+		callid = participants.list[i].callid;
+		if (db_call_participant(&pinconf->db, callid, &call) == DB_FAULT) {
+			failed = pinconf_fail(pinconf, "%s", pinconf->db.why);
+			break;
+		}
+		if (call.host || participants.list[i].muted)
+			continue;
+		rc = sinchapi_participant_command(&pinconf->api, pinconf->conference.sinch_id,
+		    callid, "mute");
+		/* One who left meanwhile is no failure. */
+		if (rc == SINCHAPI_NOT_FOUND)
+			continue;
+		if (rc != SINCHAPI_OK)
+			failed = pinconf_api_failed(pinconf);
+		else if (db_call_set_muted(&pinconf->db, callid, 1) == DB_FAULT)
+			failed = pinconf_fail(pinconf, "%s", pinconf->db.why);
+		else
+			muted++;
+	}
+	sinchapi_participants_free(&participants);
+	if (failed != PINCONF_DONE)
+		return failed;
+	if (pinconf_document_for_conference(pinconf) != 0 ||
+	    cJSON_AddStringToObject(pinconf->document, "done", "mute-all") == NULL ||
+	    cJSON_AddNumberToObject(pinconf->document, "muted", muted) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	if (!pinconf->json)
+		printf("muted %d participant%s (all but the hosts) in conference %lld (%s)\n", muted,
+		    muted == 1 ? "" : "s", pinconf->conference.id, pinconf->conference.name);
+	return PINCONF_DONE;
+}
+
+/* ---------------------------------------------------------------- host, wait-for-host, end-with-host */
+
+static int
+pinconf_parse_switch(struct pinconf *pinconf, const char *text, int *on)
+{
+	if (strcmp(text, "on") == 0 || strcmp(text, "off") == 0) {
+		*on = strcmp(text, "on") == 0;
+		return PINCONF_DONE;
+	}
+	return pinconf_fail(pinconf, "'%.20s' is neither on nor off", text);
+}
+
+/* Report a changed setting of the conference (what) or of one of its attendees. */
+static int
+pinconf_report_switch(struct pinconf *pinconf, const char *what, long long attendee_id, int on)
+{
+	if (pinconf_document_for_conference(pinconf) != 0 ||
+	    cJSON_AddBoolToObject(pinconf->document, what, on) == NULL ||
+	    (attendee_id != 0 && cJSON_AddNumberToObject(pinconf->document, "attendee",
+	    (double)attendee_id) == NULL))
+		return pinconf_out_of_memory(pinconf);
+	if (pinconf->json)
+		return PINCONF_DONE;
+	if (attendee_id != 0)
+		printf("attendee %lld of conference %lld (%s) is %s\n", attendee_id,
+		    pinconf->conference.id, pinconf->conference.name, on ? "a host" : "no host");
+	else
+		printf("conference %lld (%s): %s %s\n", pinconf->conference.id,
+		    pinconf->conference.name, what, on ? "on" : "off");
+	return PINCONF_DONE;
+}
+
+static int
+pinconf_host(struct pinconf *pinconf, char **arguments)
+{
+	long long attendee_id;
+	int on = 0, rc;
+
+	if ((rc = pinconf_parse_switch(pinconf, arguments[2], &on)) != PINCONF_DONE)
+		return rc;
+	if (pinconf_parse_id(arguments[1], &attendee_id) != 0)
+		return pinconf_fail(pinconf, "'%.40s' is not an attendee id (sqlite3: SELECT id, name"
+		    " FROM attendee)", arguments[1]);
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	if ((rc = db_attendee_set_host(&pinconf->db, pinconf->conference.id, attendee_id, on)) ==
+	    DB_FAULT)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (rc == DB_NONE)
+		return pinconf_fail(pinconf, "conference %lld (%.200s) has no attendee %lld",
+		    pinconf->conference.id, pinconf->conference.name, attendee_id);
+	return pinconf_report_switch(pinconf, "host", attendee_id, on);
+}
+
+static int
+pinconf_conference_switch(struct pinconf *pinconf, char **arguments, const char *what,
+    int (*set)(struct db *, long long, int))
+{
+	int on = 0, rc;
+
+	if ((rc = pinconf_parse_switch(pinconf, arguments[1], &on)) != PINCONF_DONE)
+		return rc;
+	if ((rc = pinconf_resolve(pinconf, arguments[0])) != PINCONF_DONE)
+		return rc;
+	if (set(&pinconf->db, pinconf->conference.id, on) == DB_FAULT)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	return pinconf_report_switch(pinconf, what, 0, on);
+}
+
+static int
+pinconf_wait_for_host(struct pinconf *pinconf, char **arguments)
+{
+	return pinconf_conference_switch(pinconf, arguments, "wait_for_host",
+	    db_conference_set_wait_for_host);
+}
+
+static int
+pinconf_end_with_host(struct pinconf *pinconf, char **arguments)
+{
+	return pinconf_conference_switch(pinconf, arguments, "end_with_host",
+	    db_conference_set_end_with_host);
 }
 
 /* ---------------------------------------------------------------- call */
@@ -534,12 +686,16 @@ pinconf_call(struct pinconf *pinconf, char **arguments)
 static const struct pinconf_command pinconf_commands[] = {
 	{ "list", 0, "list", DB_READ_ONLY, pinconf_list },
 	{ "who", 1, "who CONF", DB_READ_ONLY, pinconf_who },
-	{ "mute", 2, "mute CONF CALLID", DB_READ_ONLY, pinconf_mute },
-	{ "unmute", 2, "unmute CONF CALLID", DB_READ_ONLY, pinconf_unmute },
+	{ "mute", 2, "mute CONF CALLID", DB_READ_WRITE, pinconf_mute },
+	{ "unmute", 2, "unmute CONF CALLID", DB_READ_WRITE, pinconf_unmute },
+	{ "mute-all", 1, "mute-all CONF", DB_READ_WRITE, pinconf_mute_all },
 	{ "kick", 2, "kick CONF CALLID", DB_READ_ONLY, pinconf_kick },
 	{ "end", 1, "end CONF", DB_READ_ONLY, pinconf_end },
-	/* The only writer: it records the leg it placed. */
+	/* It records the leg it placed. */
 	{ "call", 2, "call CONF NUMBER", DB_READ_WRITE, pinconf_call },
+	{ "host", 3, "host CONF ATTENDEE on|off", DB_READ_WRITE, pinconf_host },
+	{ "wait-for-host", 2, "wait-for-host CONF on|off", DB_READ_WRITE, pinconf_wait_for_host },
+	{ "end-with-host", 2, "end-with-host CONF on|off", DB_READ_WRITE, pinconf_end_with_host },
 };
 #define PINCONF_COMMANDS (sizeof(pinconf_commands) / sizeof(pinconf_commands[0]))
 

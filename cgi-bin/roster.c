@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cgi.h"
+#include "clock.h"
 #include "configfile.h"
 #include "db.h"
 #include "service.h"
@@ -43,7 +44,7 @@ roster_mask_number(const char *number, char *out, size_t size)
 }
 
 static void
-roster_add(void *context, const char *name, const char *origin, int attendee)
+roster_add(void *context, const char *name, const char *origin, int attendee, int host)
 {
 	struct roster *roster = context;
 	char masked[32];
@@ -56,7 +57,8 @@ roster_add(void *context, const char *name, const char *origin, int attendee)
 	}
 	if ((item = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(item, "name", name != NULL ? name : "") == NULL ||
-	    cJSON_AddStringToObject(item, "via", phone ? "phone" : "browser") == NULL) {
+	    cJSON_AddStringToObject(item, "via", phone ? "phone" : "browser") == NULL ||
+	    (host && cJSON_AddBoolToObject(item, "host", 1) == NULL)) {
 		cJSON_Delete(item);
 		roster->failed = 1;
 		return;
@@ -64,7 +66,40 @@ roster_add(void *context, const char *name, const char *origin, int attendee)
 	cJSON_AddItemToArray(roster->participants, item);
 }
 
-/* The list for user_id's conference; 403 unless that id is in a call now. */
+/*
+ * An id getticket issued, not in a call yet, for a conference that waits for
+ * its host: only whether a host is in, {"participants":[],"hostIn":false},
+ * which its page polls before it calls (issue 19).  Any other: 403.
+ */
+static void
+roster_waiting(struct roster *roster, struct db *db, const struct config *config,
+    const char *user_id, time_t now)
+{
+	struct db_identity identity;
+	struct db_conference holder;
+	time_t expires;
+	int hosts = 0, rc;
+
+	if ((rc = db_identity_find(db, user_id, &identity)) == DB_OK &&
+	    clock_parse_utc(identity.expires, &expires) == 0 && expires > now &&
+	    (rc = db_find_holder_by_id(db, identity.conference_id, identity.attendee_id,
+	    config->timezone, now, &holder)) == DB_OK && holder.wait_for_host &&
+	    holder.state == DB_PIN_ACTIVE && (rc = db_hosts_in(db, holder.id, now, &hosts)) == DB_OK) {
+		cgi_response_set_body(roster->response, 200, "application/json",
+		    strdup(hosts > 0 ? "{\"participants\":[],\"hostIn\":true}" :
+		    "{\"participants\":[],\"hostIn\":false}"));
+		return;
+	}
+	if (rc == DB_FAULT) {
+		cgi_refuse(roster->request, roster->response, 503,
+		    "The conference service is unavailable. Please try again later.", db->why);
+		return;
+	}
+	cgi_refuse(roster->request, roster->response, 403,
+	    "only participants in a call may see who is in it", "user id is in no call now");
+}
+
+/* The list for user_id's conference; 403 unless that id is in a call now (or waits). */
 static void
 roster_answer(struct roster *roster, struct service *service, const struct config *config,
     const char *user_id)
@@ -80,16 +115,14 @@ roster_answer(struct roster *roster, struct service *service, const struct confi
 		    "The conference service is unavailable. Please try again later.", db->why);
 		return;
 	}
-	if ((rc = db_conference_of_user(db, user_id, now, config->call_max_hours,
-	    &conference_id)) == DB_NONE) {
-		cgi_refuse(roster->request, roster->response, 403,
-		    "only participants in a call may see who is in it", "user id is in no call now");
+	if ((rc = db_conference_of_user(db, user_id, now, &conference_id)) == DB_NONE) {
+		roster_waiting(roster, db, config, user_id, now);
 		return;
 	}
 	if (rc != DB_OK || (object = cJSON_CreateObject()) == NULL ||
 	    (roster->participants = cJSON_AddArrayToObject(object, "participants")) == NULL ||
-	    db_participants_each(db, conference_id, now, config->call_max_hours, roster_add,
-	    roster) != DB_OK || roster->failed) {
+	    db_participants_each(db, conference_id, now, roster_add, roster) != DB_OK ||
+	    roster->failed) {
 		cJSON_Delete(object);
 		cgi_refuse(roster->request, roster->response, 503,
 		    "The conference service is unavailable. Please try again later.",

@@ -16,6 +16,7 @@
 #include "cgi.h"
 #include "configfile.h"
 #include "db.h"
+#include "detach.h"
 #include "service.h"
 
 /*
@@ -180,14 +181,29 @@ service_serve(struct service *service, service_handler *handler,
 	return rc;
 }
 
+int
+service_after_answer(struct service *service, const char *path, char *const argv[],
+    char *why, size_t why_size)
+{
+	if (service->after_answer >= 0) {
+		snprintf(why, why_size, "a program is already waiting for this answer");
+		return -1;
+	}
+	return detach_start(path, argv, &service->after_answer, why, why_size);
+}
+
 static int
 service_serve_cgi(struct service *service, service_handler *handler)
 {
 	struct cgi_request request;
-	int parsed;
+	int parsed, rc;
 
 	parsed = cgi_request_from_environment(&request, service->program);
-	return service_serve(service, handler, &request, parsed, stdin, stdout) == 0 ? 0 : 1;
+	rc = service_serve(service, handler, &request, parsed, stdin, stdout) == 0 ? 0 : 1;
+	/* The answer is out before the detached program may start. */
+	fflush(stdout);
+	detach_release(&service->after_answer);
+	return rc;
 }
 
 /* FastCGI streams as stdio, so that handlers and cgi.c keep their FILE *. */
@@ -343,6 +359,7 @@ service_serve_fastcgi(struct service *service, service_handler *handler)
 		if (out != NULL)
 			fclose(out);
 		service_finish(&fastcgi);
+		detach_release(&service->after_answer);
 	}
 	FCGX_Free(&fastcgi, 1);
 	service_forget_config(service);
@@ -352,7 +369,7 @@ service_serve_fastcgi(struct service *service, service_handler *handler)
 int
 service_main(const char *program, service_handler *handler)
 {
-	struct service service = { .program = program };
+	struct service service = { .program = program, .after_answer = -1 };
 
 	if (FCGX_IsCGI())
 		return service_serve_cgi(&service, handler);

@@ -32,6 +32,7 @@ struct service {
 	dev_t		 db_device;	/* the identity of the file db has open */
 	ino_t		 db_inode;
 	unsigned long	 requests;	/* served by this process */
+	int		 after_answer;	/* this request's detached program's gate; -1 none */
 };
 
 /* The config, loaded now or kept; NULL with a one-line reason in why (no secret in it). */
@@ -42,6 +43,13 @@ const struct config *service_config(struct service *, char *why, size_t why_size
  * *db is always set, so (*db)->why says what failed.  DB_OK, or a fault.
  */
 int	 service_database(struct service *, enum db_mode, struct db **db);
+
+/*
+ * Run path with argv once this request's answer is out, detached from the
+ * web server (detach.h); at most one a request.  0, or -1 with why.
+ */
+int	 service_after_answer(struct service *, const char *path, char *const argv[],
+	    char *why, size_t why_size);
 
 /* After each request: roll back what it left open; as a CGI, close everything. */
 void	 service_request_done(struct service *);

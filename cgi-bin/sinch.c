@@ -1,4 +1,4 @@
-/* sinch.c: Sinch's protocol: callback events in, SVAML out, signatures, user tickets. */
+/* sinch.c: Sinch's protocol: callback events in, signatures, user tickets (SVAML: svaml.c). */
 #include "config.h"
 
 #include <ctype.h>
@@ -116,7 +116,8 @@ sinch_parse_pie(struct sinch_event *event)
 	if ((result = sinch_object(event, event->json, "menuResult", 1)) == NULL)
 		return -1;
 	if (sinch_string(event, result, "type", 1, 32, &event->menu_type) != 0 ||
-	    sinch_string(event, result, "value", 0, 64, &event->menu_value) != 0)
+	    sinch_string(event, result, "value", 0, 64, &event->menu_value) != 0 ||
+	    sinch_string(event, result, "menuId", 0, 64, &event->menu_id) != 0)
 		return -1;
 	return 0;
 }
@@ -160,6 +161,8 @@ sinch_event_fields(struct sinch_event *event)
 	case SINCH_DICE:
 		return sinch_parse_dice(event);
 	case SINCH_ACE:
+		/* Sinch echoes a callout's custom (at most 1024 bytes) on its ACE. */
+		return sinch_string(event, event->json, "custom", 0, 1024, &event->custom);
 	case SINCH_NOTIFY:
 		break;
 	}
@@ -324,124 +327,6 @@ sinch_verify_request(const struct config *config, const struct cgi_request *requ
 	}
 	*why = "Authorization scheme is neither Application nor Basic";
 	return -1;
-}
-
-cJSON *
-svaml_new(void)
-{
-	cJSON *svaml = cJSON_CreateObject();
-
-	if (svaml != NULL && cJSON_AddArrayToObject(svaml, "instructions") == NULL) {
-		cJSON_Delete(svaml);
-		return NULL;
-	}
-	return svaml;
-}
-
-int
-svaml_say(cJSON *svaml, const char *text, const char *locale)
-{
-	cJSON *instruction = cJSON_CreateObject();
-
-	if (instruction == NULL)
-		return -1;
-	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(svaml, "instructions"), instruction);
-	if (cJSON_AddStringToObject(instruction, "name", "say") == NULL ||
-	    cJSON_AddStringToObject(instruction, "text", text) == NULL ||
-	    cJSON_AddStringToObject(instruction, "locale", locale) == NULL)
-		return -1;
-	return 0;
-}
-
-int
-svaml_say_filled(cJSON *svaml, const char *text, const char *placeholder, const char *value,
-    const char *locale)
-{
-	char *filled;
-	int rc;
-
-	if ((filled = config_text_fill(text, placeholder, value)) == NULL)
-		return -1;
-	rc = svaml_say(svaml, filled, locale);
-	free(filled);
-	return rc;
-}
-
-static cJSON *
-svaml_new_action(cJSON *svaml, const char *name)
-{
-	cJSON *action;
-
-	cJSON_DeleteItemFromObjectCaseSensitive(svaml, "action");
-	if ((action = cJSON_AddObjectToObject(svaml, "action")) == NULL)
-		return NULL;
-	if (cJSON_AddStringToObject(action, "name", name) == NULL)
-		return NULL;
-	return action;
-}
-
-int
-svaml_action(cJSON *svaml, const char *name)
-{
-	return svaml_new_action(svaml, name) != NULL ? 0 : -1;
-}
-
-int
-svaml_run_menu(cJSON *svaml, const struct config *config, int pin_length)
-{
-	cJSON *action, *menus, *menu;
-	char *prompt = NULL;
-	int rc = -1;
-
-	if ((action = svaml_new_action(svaml, "runMenu")) == NULL)
-		return -1;
-	/* Unless configured, the prompt names the digits actually wanted. */
-	if ((*config->prompt_pin != '\0' ?
-	    asprintf(&prompt, "#tts[%s]", config->prompt_pin) :
-	    asprintf(&prompt, "#tts[Enter %d digit pin]", pin_length)) < 0)
-		return -1;
-	if (cJSON_AddStringToObject(action, "locale", config->locale) == NULL ||
-	    cJSON_AddStringToObject(action, "mainMenu", "main") == NULL ||
-	    (menus = cJSON_AddArrayToObject(action, "menus")) == NULL ||
-	    (menu = cJSON_CreateObject()) == NULL)
-		goto out;
-	cJSON_AddItemToArray(menus, menu);
-	/* Sinch requires a menu named main and refuses timeouts over 30 s. */
-	if (cJSON_AddStringToObject(menu, "id", "main") == NULL ||
-	    cJSON_AddStringToObject(menu, "mainPrompt", prompt) == NULL ||
-	    cJSON_AddStringToObject(menu, "repeatPrompt", prompt) == NULL ||
-	    cJSON_AddNumberToObject(menu, "repeats", 3) == NULL ||
-	    cJSON_AddNumberToObject(menu, "maxDigits", pin_length) == NULL ||
-	    cJSON_AddNumberToObject(menu, "timeoutMills", config->menu_timeout * 1000) == NULL)
-		goto out;
-	rc = 0;
-out:
-	free(prompt);
-	return rc;
-}
-
-int
-svaml_connect_conference(cJSON *svaml, const char *conference_id, const char *cli,
-    const char *moh)
-{
-	cJSON *action;
-
-	if ((action = svaml_new_action(svaml, "connectConf")) == NULL)
-		return -1;
-	if (cJSON_AddStringToObject(action, "conferenceId", conference_id) == NULL ||
-	    cJSON_AddStringToObject(action, "moh", moh) == NULL)
-		return -1;
-	if (cli != NULL && *cli != '\0' && cJSON_AddStringToObject(action, "cli", cli) == NULL)
-		return -1;
-	return 0;
-}
-
-char *
-svaml_print(cJSON *svaml)
-{
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(svaml, "instructions")) == 0)
-		cJSON_DeleteItemFromObjectCaseSensitive(svaml, "instructions");
-	return cJSON_PrintUnformatted(svaml);
 }
 
 char *

@@ -1,4 +1,4 @@
-/* sinch.h: Sinch's protocol: callback events in, SVAML out, signatures, user tickets. */
+/* sinch.h: Sinch's protocol: callback events in, signatures, user tickets (SVAML: svaml.h). */
 #ifndef PINCONF_SINCH_H
 #define PINCONF_SINCH_H
 
@@ -9,6 +9,7 @@
 
 #include "cgi.h"
 #include "configfile.h"
+#include "svaml.h"
 
 #define SINCH_FIELD_MAX	128	/* longest callid, cli, user or endpoint we accept */
 
@@ -24,6 +25,8 @@ struct sinch_event {
 	const char		*to_endpoint;
 	const char		*menu_type;	/* pie: sequence, timeout, ... */
 	const char		*menu_value;
+	const char		*menu_id;	/* pie: "main", or a conference's keypad */
+	const char		*custom;	/* ace: what our callout request carried */
 	const char		*reason;	/* dice */
 	const char		*result;
 	long long		 duration;	/* dice; -1 unknown */
@@ -51,19 +54,6 @@ int	 sinch_verify_request(const struct config *, const struct cgi_request *,
 char	*sinch_signature(const unsigned char *secret, size_t secret_length,
 	    const char *method, const char *content_type, const char *timestamp,
 	    const char *path, const char *body, size_t body_length);
-
-/* SVAML answers: instructions first, then exactly one action. */
-cJSON	*svaml_new(void);
-int	 svaml_say(cJSON *, const char *text, const char *locale);
-/* Say text with the first placeholder ("{name}") replaced by value. */
-int	 svaml_say_filled(cJSON *, const char *text, const char *placeholder, const char *value,
-	    const char *locale);
-int	 svaml_run_menu(cJSON *, const struct config *, int pin_length);
-int	 svaml_connect_conference(cJSON *, const char *conference_id, const char *cli,
-	    const char *moh);
-int	 svaml_action(cJSON *, const char *name);	/* hangup, continue */
-/* Compact JSON text, empty instructions left out; malloc'd. */
-char	*svaml_print(cJSON *);
 
 /* A user ticket for the Sinch JS SDK (section 4 of the Sinch facts); malloc'd. */
 char	*sinch_user_ticket(const struct config *, const char *identity,

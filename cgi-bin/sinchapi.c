@@ -540,7 +540,10 @@ sinchapi_callout_body(const char *conference, const char *cli, const char *numbe
     const char *greeting, const char *locale)
 {
 	cJSON *json, *callout, *destination;
+	char custom[128];
 
+	/* Echoed on the leg's ACE, whose answer must connect it there (sinch-api.md 5). */
+	snprintf(custom, sizeof(custom), "conference=%s", conference);
 	if ((json = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(json, "method", "conferenceCallout") == NULL ||
 	    (callout = cJSON_AddObjectToObject(json, "conferenceCallout")) == NULL ||
@@ -552,7 +555,8 @@ sinchapi_callout_body(const char *conference, const char *cli, const char *numbe
 	    cJSON_AddStringToObject(callout, "greeting", greeting) == NULL ||
 	    cJSON_AddStringToObject(callout, "locale", locale) == NULL ||
 	    cJSON_AddBoolToObject(callout, "enableAce", 1) == NULL ||
-	    cJSON_AddBoolToObject(callout, "enableDice", 1) == NULL) {
+	    cJSON_AddBoolToObject(callout, "enableDice", 1) == NULL ||
+	    cJSON_AddStringToObject(callout, "custom", custom) == NULL) {
 		cJSON_Delete(json);
 		return NULL;
 	}

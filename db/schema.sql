@@ -141,7 +141,9 @@ CREATE TABLE call (
 	end_result	TEXT,			-- DiCE result: ANSWERED, FAILED, ...
 	duration	INTEGER,		-- seconds, as Sinch reports
 	muted		INTEGER NOT NULL DEFAULT 0	-- 1: muted through pinconf (keypad, owner page)
-			CONSTRAINT "muted must be 0 or 1" CHECK (muted IN (0, 1))
+			CONSTRAINT "muted must be 0 or 1" CHECK (muted IN (0, 1)),
+	waiting_for	INTEGER,		-- a right PIN, held until a host of this conference is in
+	waiting_since	TEXT			-- when it began to wait (wait_for_host)
 );
 CREATE INDEX call_by_conference ON call(conference_id, ended);
 CREATE INDEX call_by_started ON call(started);
@@ -360,17 +362,32 @@ FROM conference
 WHERE starts_on <= date('now') AND (ends_on IS NULL OR ends_on >= date('now'))
 ORDER BY name;
 
--- Who is in a conference now: joined, no DiCE yet, within the last 12 hours
--- (call_max_hours in pinconf.conf, whose default this is: a call whose DiCE
--- was lost does not fill a conference for ever).
+-- Who is in a conference now: joined, no DiCE yet, within the last
+-- call_max_hours (setting; a call whose DiCE was lost does not fill a
+-- conference for ever); host 1 for a host, muted 1 for one muted by pinconf.
 CREATE VIEW participant_now AS
 SELECT call.conference_id, call.conference_name AS conference, call.caller,
 	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
-	call.joined AS since, call.attendee_id, call.callid
+	call.joined AS since, call.attendee_id,
+	coalesce((SELECT host FROM attendee WHERE attendee.id = call.attendee_id), 0) AS host,
+	call.muted, call.callid
 FROM call
 WHERE call.joined IS NOT NULL AND call.ended IS NULL
-  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours')
+  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+	'-' || (SELECT value FROM setting WHERE name = 'call_max_hours') || ' hours')
 ORDER BY call.conference_id, call.joined;
+
+-- Callers with a right PIN held until a host is in (wait_for_host): who
+-- waits for which conference, and since when.
+CREATE VIEW waiting_for_host AS
+SELECT call.waiting_for AS conference_id, conference.name AS conference, call.caller,
+	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
+	call.waiting_since AS since, call.attendee_id, call.callid
+FROM call JOIN conference ON conference.id = call.waiting_for
+WHERE call.waiting_since IS NOT NULL AND call.joined IS NULL AND call.ended IS NULL
+  AND call.waiting_since >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+	'-' || (SELECT value FROM setting WHERE name = 'call_max_hours') || ' hours')
+ORDER BY call.waiting_for, call.waiting_since;
 
 -- Per attendee: whether and when they first joined, how long they stayed in
 -- all (seconds, ended calls by Sinch's duration, open ones until now), and

@@ -31,7 +31,9 @@
 		name: 'Your name must be 1 to 64 printable characters.',
 		pinMissing: 'Enter the conference PIN.',
 		pinDigits: 'The PIN is 4 to 8 digits, 0 to 9 only.',
-		renewalRefused: 'Your sign-in to the calling service has expired; the next join starts a new one.'
+		renewalRefused: 'Your sign-in to the calling service has expired; the next join starts a new one.',
+		waitingForHost: 'Waiting for the host…',
+		hostNeverCame: 'The host has not joined. Please try again later.'
 	};
 
 	/* Plain words for getticket.cgi's statuses, when its answer is not JSON. */
@@ -274,7 +276,8 @@
 			jwt: typeof body.jwt === 'string' ? body.jwt : '',
 			userTicket: typeof body.userTicket === 'string' ? body.userTicket : '',
 			name: typeof body.name === 'string' && body.name !== '' ? body.name : name,
-			conference: typeof body.conference === 'string' ? body.conference : ''
+			conference: typeof body.conference === 'string' ? body.conference : '',
+			waitForHost: body.waitForHost === true
 		};
 	}
 
@@ -714,7 +717,7 @@
 		const item = document.createElement('li');
 		const via = participant.via === 'phone' ? 'by phone' : 'in a browser';
 		item.append(logPart('roster-name', String(participant.name)), ' ',
-			logPart('roster-via', '(' + via + ')'));
+			logPart('roster-via', '(' + (participant.host === true ? 'host, ' : '') + via + ')'));
 		item.dataset.via = participant.via === 'phone' ? 'phone' : 'browser';
 		return item;
 	}
@@ -722,7 +725,7 @@
 	/* Redraw only on a change, so that screen readers hear news, not every poll. */
 	function showRoster(page, participants) {
 		const list = participants.filter((p) => p && typeof p.name === 'string');
-		const shown = JSON.stringify(list.map((p) => [p.name, p.via]));
+		const shown = JSON.stringify(list.map((p) => [p.name, p.via, p.host === true]));
 		if (page.roster === null || page.roster.shown === shown)
 			return;
 		page.roster.shown = shown;
@@ -769,6 +772,37 @@
 		page.roster = null;
 	}
 
+	/* ---------------------------------------------------------- waiting for the host */
+
+	/*
+	 * The conference waits for its host (getticket said waitForHost): ask
+	 * roster.cgi, at most every ROSTER_MS, until a host is in, then return.
+	 * A call placed before would be refused (callback.cgi(8)).
+	 */
+	async function waitForHost(page, userId) {
+		page.join.textContent = MESSAGES.waitingForHost;
+		page.root.dataset.waiting = 'host';
+		announce(page, MESSAGES.waitingForHost);
+		try {
+			for (;;) {
+				let response = null;
+				try {
+					response = await postForm(page.root.dataset.rosterUrl, { userId }, ROSTER_MS);
+				} catch (error) {
+					/* a lost poll: the next one may get through */
+				}
+				if (response !== null && response.status === 403)
+					throw new JoinError(MESSAGES.hostNeverCame);
+				const body = response !== null && response.ok ? await readJson(response) : {};
+				if (body.hostIn === true || Array.isArray(body.participants) && body.participants.length > 0)
+					return;
+				await new Promise((resolve) => setTimeout(resolve, ROSTER_MS));
+			}
+		} finally {
+			delete page.root.dataset.waiting;
+		}
+	}
+
 	/* ---------------------------------------------------------- joining */
 
 	function setJoining(page, joining) {
@@ -789,6 +823,8 @@
 			/* The SDK may still be loading: wait for it while the credentials come. */
 			const [credentials, sdk] = await Promise.all([
 				fetchCredentials(page, name, pin), page.sdk]);
+			if (credentials.waitForHost)
+				await waitForHost(page, credentials.userId);
 			announce(page, 'Starting the calling service.');
 			const session = await startSession(page, sdk, credentials, name, pin);
 			await placeCall(page, session);

@@ -62,7 +62,8 @@ def make_site(name, sdk, dial_in):
     """A scratch site: the installed htdocs plus both fake SDKs, guess_limit 3.
 
     Conferences: 4321 open (with attendee Anna Svensson on personal PIN
-    5678), 5555 full (2 of 2 in), 6666 locked, 7777 starting in 30 days.
+    5678), 5555 full (2 of 2 in), 6666 locked, 7777 starting in 30 days,
+    4455 waiting for its host (Hedda Host on 4466).
     """
     scratch = pinconf.Scratch(name, sinch_js_url='/' + sdk)
     htdocs = scratch.path('htdocs')
@@ -93,6 +94,10 @@ def conference_rules(scratch, weekly):
         ("INSERT INTO conference(name, pin, locked) VALUES ('Locked room', '6666', 1)", ()),
         ("INSERT INTO conference(name, pin, starts_on) VALUES ('Next month', '7777',"
          " date('now', '+30 days'))", ()),
+        # Issue 19: callers wait for the host (attendee on 4466).
+        ("INSERT INTO conference(name, pin, wait_for_host) VALUES ('Hosted', '4455', 1)", ()),
+        ("INSERT INTO attendee(conference_id, name, pin, host)"
+         " SELECT id, 'Hedda Host', '4466', 1 FROM conference WHERE pin = '4455'", ()),
     ]
     for sql, params in statements:
         try:

@@ -58,9 +58,13 @@ def main(t):
     # The right PIN.
     r = server.post(pie(call, '4321'))
     check_svaml_response(t, r, 'PIE with the right PIN')
-    t.is_(pinconf.instructions(r.json), [{'name': 'say', 'text': pinconf.WELCOME, 'locale': 'en-US'}],
-          'PIE with the right PIN: says ", Welcome to the conference" in en-US')
+    t.is_(pinconf.instructions(r.json), [{'name': 'say', 'text': pinconf.WELCOME, 'locale': 'en-US'},
+                                         {'name': 'say', 'text': 'Press star 6 to mute yourself.',
+                                          'locale': 'en-US'}],
+          'PIE with the right PIN: says ", Welcome to the conference" in en-US, then the keypad hint')
     action = (r.json or {}).get('action') or {}
+    t.is_(action.get('conferenceDtmfOptions'), {'mode': 'detect', 'maxDigits': 2, 'timeoutMills': 1500},
+          'PIE with the right PIN: keypad on by default: conferenceDtmfOptions detect, 2 digits, 1.5 s')
     t.is_(action.get('name'), 'connectConf', 'PIE with the right PIN: connects to the conference')
     t.is_(action.get('conferenceId'), weekly['sinch_id'],
           'PIE with the right PIN: conferenceId is the conference sinch_id')
@@ -200,7 +204,7 @@ def main(t):
     check_menu(t, r.json, 'custom config menu after a wrong PIN', prompt='Bitte geben Sie die PIN ein',
                locale='de-DE', timeout_ms=10000)
     r = server.post(pie(call, '4321'))
-    t.is_(pinconf.instructions(r.json),
+    t.is_(pinconf.instructions(r.json)[:1],
           [{'name': 'say', 'text': 'Willkommen in der Konferenz', 'locale': 'de-DE'}],
           'custom config: say_welcome is said in the configured locale')
     t.is_((r.json or {}).get('action', {}).get('moh'), 'music2', 'custom config: moh is used in connectConf')

@@ -21,7 +21,7 @@ def spoken(day, today):
 
 
 def main(t):
-    scratch = pinconf.Scratch('conference-rules')
+    scratch = pinconf.Scratch('conference-rules', keypad='no')  # the keypad hint: t/hosts-keypad.t
     room = scratch.add_conference('Small room', '1111')
     scratch.execute('UPDATE conference SET max_participants = 2 WHERE id = ?', (room['id'],))
     board = scratch.add_conference('Board', '2222')
@@ -81,18 +81,20 @@ def main(t):
     t.is_(action_name(r.json), 'connectConf',
           'stale: two calls joined 13 h ago without DiCE do not count (call_max_hours 12)')
     server.post(dice(call))
-    scratch.write_config(call_max_hours=24)
+    scratch.execute("UPDATE setting SET value = 24 WHERE name = 'call_max_hours'")
     call, r = phone_join('1111')
-    refused(r, call, FULL, 'stale: with call_max_hours = 24 the same two calls fill the room')
-    scratch.write_config()
+    refused(r, call, FULL, 'stale: with setting call_max_hours 24 the same two calls fill the room')
+    t.is_(scratch.query("SELECT count(*) AS n FROM participant_now WHERE callid LIKE 'stale%'")[0]['n'], 2,
+          'stale: participant_now reads the same setting and lists the two calls')
+    scratch.execute("UPDATE setting SET value = 12 WHERE name = 'call_max_hours'")
     scratch.execute("UPDATE call SET joined = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-11 hours')"
                     " WHERE callid LIKE 'stale%'")
     call, r = phone_join('1111')
     refused(r, call, FULL, 'stale: calls joined 11 h ago still count')
-    scratch.write_config(say_full='No room left.')
+    scratch.write_config(say_full='No room left.', keypad='no')
     call, r = phone_join('1111')
     refused(r, call, 'No room left.', 'full: say_full in the config is what is said')
-    scratch.write_config()
+    scratch.write_config(keypad='no')
 
     # ------------------------------------------------------------ locked
     inside, r = phone_join('2222')

@@ -182,6 +182,7 @@ class FakeSinch:
         callid = uuid.uuid4().hex
         with self.lock:
             self.callouts[callid] = {'conference': callout['conferenceId'], 'number': number,
+                                     'custom': str(callout.get('custom', ''))[:1024],
                                      'answered': threading.Event()}
         self.later(self.answer_callout, callid)
         return {'callId': callid}
@@ -223,9 +224,11 @@ class FakeSinch:
     def answer_callout(self, callid):
         time.sleep(0.2)		# the callee picks up
         callout = self.callouts[callid]
-        record = self.post_callback(self.event('ace', callid))
-        answer = record.get('answer') or {}
-        if (answer.get('action') or {}).get('name') == 'continue':
+        record = self.post_callback(self.event('ace', callid, custom=callout['custom']))
+        action = (record.get('answer') or {}).get('action') or {}
+        # With enableAce, Sinch adds the callee only when the ACE's answer is
+        # connectConf (sinch-api.md 5); continue leaves them outside.
+        if action.get('name') == 'connectConf' and action.get('conferenceId') == callout['conference']:
             with self.lock:
                 self.conferences.setdefault(callout['conference'], {})[callid] = {
                     'cli': callout['number'], 'duration': 0, 'since': time.monotonic(),
@@ -303,7 +306,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path.startswith('/control/'):
             return self.control(fake, path, body)
-        record = {'method': self.command, 'path': self.path, 'body': body.decode('utf-8', errors='replace'),
+        record = {'at': time.time(), 'method': self.command, 'path': self.path, 'body': body.decode('utf-8', errors='replace'),
                   'headers': dict(self.headers.items()), 'status': None}
         with fake.lock:
             fake.requests.append(record)

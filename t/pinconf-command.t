@@ -103,14 +103,14 @@ def test_who_shows_phone_and_browser(t, pinconf_, fake, weekly):
     t.is_(r.returncode, 0, 'who by exact name exits 0')
     cells = cells_of(r.out, 'cphone')
     t.is_(cells[1:3], [PHONE, 'phone'], 'who shows the phone caller with their number, as phone')
-    t.ok(len(cells) == 7 and cells[4].isdigit() and 14 <= int(cells[4]) <= 30,
+    t.ok(len(cells) == 8 and cells[4].isdigit() and 14 <= int(cells[4]) <= 30,
          'who shows the seconds the phone caller has been in', diag='  cells: %r' % cells)
-    t.is_(cells[5:], ['no', 'no'], 'who shows the phone caller neither muted nor on hold')
+    t.is_(cells[5:], ['no', 'no', 'no'], 'who shows the phone caller no host, neither muted nor on hold')
     cells = cells_of(r.out, 'cbrowser')
     t.is_(cells[1:3], ['Alice Example', 'browser'],
           'who shows a browser participant with their display name, as browser')
     t.like(r.out.splitlines()[1] if len(r.out.splitlines()) > 1 else '',
-           r'^CALL ID\s+NAME\s+VIA\s+JOINED\s+SECONDS\s+MUTED\s+ON HOLD$', 'who prints aligned headings')
+           r'^CALL ID\s+NAME\s+VIA\s+JOINED\s+SECONDS\s+HOST\s+MUTED\s+ON HOLD$', 'who prints aligned headings')
     t.is_([q['path'] for q in fake.requests()][-1:], ['/calling/v1/conferences/id/' + sid],
           'who asks Sinch GET /calling/v1/conferences/id/{conferenceId}')
     last = fake.requests()[-1]
@@ -190,7 +190,8 @@ def test_call(t, pinconf_, fake, weekly):
     body = json.loads(posted[-1]['body']) if posted else {}
     t.is_(body, {'method': 'conferenceCallout', 'conferenceCallout': {
         'cli': CLI, 'destination': {'type': 'number', 'endpoint': DIALLED}, 'conferenceId': sid,
-        'greeting': pinconf.WELCOME, 'locale': 'en-US', 'enableAce': True, 'enableDice': True}},
+        'greeting': pinconf.WELCOME, 'locale': 'en-US', 'enableAce': True, 'enableDice': True,
+        'custom': 'conference=' + sid}},
         'call POSTs the documented conferenceCallout body')
     t.is_(posted[-1]['status'] if posted else None, 200, 'the fake accepted the signed POST')
     row = pinconf_.scratch.call(callid) or {}
@@ -200,8 +201,10 @@ def test_call(t, pinconf_, fake, weekly):
     t.ok(fake.wait_for(lambda: any(c['event'] == 'ace' and c['callid'] == callid for c in fake.state()['callbacks'])),
          'the fake posts a signed ACE for the leg to callback.cgi')
     ace = [c for c in fake.state()['callbacks'] if c['event'] == 'ace' and c['callid'] == callid][:1]
-    t.is_([(c['status'], c['answer']) for c in ace], [(200, {'action': {'name': 'continue'}})],
-          "callback.cgi answers the leg's ACE with continue")
+    t.is_([(c['status'], (c['answer'] or {}).get('action', {}).get('name'),
+            (c['answer'] or {}).get('action', {}).get('conferenceId')) for c in ace],
+          [(200, 'connectConf', sid)],
+          "callback.cgi answers the leg's ACE with connectConf into its conference (sinch-api.md 5)")
     t.ok(fake.wait_for(lambda: fake.participant(sid, callid) is not None), 'the answered leg is in the conference')
     r = pinconf_('who', 'Weekly sync')
     t.is_(cells_of(r.out, callid)[1:3], [DIALLED, 'phone'], 'who shows the dialled leg with its number')

@@ -4,7 +4,8 @@
 --
 -- Kept: every row.  New: settings identity_limit and call_max_hours; a
 -- conference's owner_id, wait_for_host and end_with_host; an attendee's host
--- flag; a call's muted state.
+-- flag; a call's muted state; a call's wait for a host (waiting_for,
+-- waiting_since) and the view waiting_for_host (issue 19).
 --
 -- setting, conference, attendee and call are rebuilt (SQLite cannot change a
 -- CHECK, and ADD COLUMN would not give schema.sql's text): each is renamed
@@ -145,7 +146,9 @@ CREATE TABLE call (
 	end_result	TEXT,			-- DiCE result: ANSWERED, FAILED, ...
 	duration	INTEGER,		-- seconds, as Sinch reports
 	muted		INTEGER NOT NULL DEFAULT 0	-- 1: muted through pinconf (keypad, owner page)
-			CONSTRAINT "muted must be 0 or 1" CHECK (muted IN (0, 1))
+			CONSTRAINT "muted must be 0 or 1" CHECK (muted IN (0, 1)),
+	waiting_for	INTEGER,		-- a right PIN, held until a host of this conference is in
+	waiting_since	TEXT			-- when it began to wait (wait_for_host)
 );
 CREATE INDEX call_by_conference ON call(conference_id, ended);
 CREATE INDEX call_by_started ON call(started);
@@ -334,10 +337,13 @@ ORDER BY name;
 CREATE VIEW participant_now AS
 SELECT call.conference_id, call.conference_name AS conference, call.caller,
 	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
-	call.joined AS since, call.attendee_id, call.callid
+	call.joined AS since, call.attendee_id,
+	coalesce((SELECT host FROM attendee WHERE attendee.id = call.attendee_id), 0) AS host,
+	call.muted, call.callid
 FROM call
 WHERE call.joined IS NOT NULL AND call.ended IS NULL
-  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-12 hours')
+  AND call.joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+	'-' || (SELECT value FROM setting WHERE name = 'call_max_hours') || ' hours')
 ORDER BY call.conference_id, call.joined;
 
 CREATE VIEW attendance AS
@@ -386,3 +392,14 @@ WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour');
 CREATE VIEW old_call AS
 SELECT callid, started, ended FROM call WHERE ended IS NOT NULL OR started < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
 
+-- Hosts and keypad (issue 19): callers held until a host is in.
+
+CREATE VIEW waiting_for_host AS
+SELECT call.waiting_for AS conference_id, conference.name AS conference, call.caller,
+	CASE call.origin WHEN 'pstn' THEN 'phone' WHEN 'mxp' THEN 'browser' END AS via,
+	call.waiting_since AS since, call.attendee_id, call.callid
+FROM call JOIN conference ON conference.id = call.waiting_for
+WHERE call.waiting_since IS NOT NULL AND call.joined IS NULL AND call.ended IS NULL
+  AND call.waiting_since >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+	'-' || (SELECT value FROM setting WHERE name = 'call_max_hours') || ' hours')
+ORDER BY call.waiting_for, call.waiting_since;

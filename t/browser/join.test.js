@@ -908,6 +908,36 @@ function flows(sdk) {
 		await page.close();
 	});
 
+	test(name('a conference that waits for its host: the page waits, then calls once the host is in'), async ({ browser }) => {
+		const page = await newPage(browser);
+		await openJoin(page, { sdk });
+		await fillAndJoin(page, 'Wanda', '4455');
+		await page.waitForFunction(() => document.getElementById('pinconf').dataset.waiting === 'host');
+		assert.equal(await text(page, '#join'), 'Waiting for the host…');
+		const userId = lastIssuedId(page);
+		assert.equal(page.seen.ticketAnswers[0].body.waitForHost, true, 'getticket says to wait');
+		/* A call that came anyway is refused with the same words. */
+		const refused = await sinchEvent(sdk.base, { event: 'ice', callid: 'r' + crypto.randomBytes(8).toString('hex'),
+			originationType: 'MXP', user: userId, cli: userId, to: { type: 'conference', endpoint: '4455' } });
+		assert.deepEqual([refused.instructions[0].text, refused.action.name],
+			['The host has not joined yet.', 'hangup'], 'a call placed anyway is refused, saying why');
+		assert.equal(await fake(page, () => fakeSinch.calledIds.length), 0, 'no call while no host is in');
+		/* The host joins by phone. */
+		const host = 'h' + crypto.randomBytes(8).toString('hex');
+		await sinchEvent(sdk.base, { event: 'ice', callid: host, originationType: 'PSTN', cli: '+46700000077',
+			to: { type: 'did', endpoint: '+46850551234' } });
+		const answer = await sinchEvent(sdk.base, { event: 'pie', callid: host,
+			menuResult: { menuId: 'main', type: 'sequence', value: '4466', inputMethod: 'dtmf' } });
+		assert.equal(answer.action.name, 'connectConf', 'the host is let in');
+		await page.waitForFunction(() => fakeSinch.calledIds.length > 0, null, { timeout: ROSTER_MS + 4000 });
+		assert.deepEqual(await fake(page, () => fakeSinch.calledIds), ['4455']);
+		const callid = await sinchSeesBrowserCall(sdk.base, userId, '4455');
+		await sinchSeesCallEnd(sdk.base, callid);
+		await sinchSeesCallEnd(sdk.base, host);
+		noProblemsSeen(page);
+		await page.close();
+	});
+
 	/* Last of the flows: it locks this address out of the server for guess_window. */
 	test(name('too many wrong PINs shows the server\'s sentence'), async ({ browser }) => {
 		const page = await newPage(browser);
