@@ -153,7 +153,7 @@ def run_round(t, scratch, server, conference, name, ordered):
            and pinconf.says(r.json) == [], 'every one of the %d ICEs is answered 200 with the PIN menu' % CALLS)
     report('pie', lambda call, r: r.status == 200 and action_name(r.json) == 'connectConf'
            and r.json['action'].get('conferenceId') == conference['sinch_id']
-           and pinconf.says(r.json) == [pinconf.WELCOME],
+           and pinconf.says(r.json)[:1] == [pinconf.WELCOME],
            'every one of the %d PIEs is answered 200 with welcome and connectConf' % CALLS)
     if ordered:
         report('pie', lambda call, r: (r.json or {}).get('action', {}).get('cli') == clis[call],

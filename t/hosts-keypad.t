@@ -287,7 +287,6 @@ def main(t):
     try:
         scratch.write_config(api_url=fake.url, callout_cli=CLI, debug='yes',
                              pinconf_command=os.path.join(os.environ['PINCONF_BINDIR'], 'pinconf'))
-        server.settle_config()
         test_config(t, scratch)
         test_settings(t, scratch, board)
         waiting = test_phone_waits(t, server, scratch, board)
