@@ -43,18 +43,26 @@ sinchapi_why(struct sinchapi *api, const char *format, ...)
 	va_end(arguments);
 }
 
-/* Call ids and conference ids go into the path unescaped: allow only what needs no escaping. */
+/*
+ * Call ids and conference ids go into the path unescaped, one segment each:
+ * allow only what needs no escaping, and at least one letter or digit, so
+ * that no id is a dot segment ("." or "..") that would change the path.
+ */
 static int
 sinchapi_id_ok(const char *id)
 {
 	size_t length = strlen(id);
+	int plain = 0;
 
 	if (length == 0 || length > SINCHAPI_ID_MAX)
 		return 0;
-	for (; *id != '\0'; id++)
-		if (!isalnum((unsigned char)*id) && strchr("-_.:", *id) == NULL)
+	for (; *id != '\0'; id++) {
+		if (isalnum((unsigned char)*id))
+			plain = 1;
+		else if (strchr("-_.:", *id) == NULL)
 			return 0;
-	return 1;
+	}
+	return plain;
 }
 
 /* Copy printable text, dropping control bytes an answer should never hold. */
@@ -400,6 +408,8 @@ sinchapi_send(struct sinchapi *api, const char *method, const char *path, const 
 		goto out;
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
+	/* Send the path that was signed, never one libcurl has folded. */
+	curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -460,7 +470,8 @@ sinchapi_path(struct sinchapi *api, char *path, size_t size, const char *confere
 {
 	if (!sinchapi_id_ok(conference) || (callid != NULL && !sinchapi_id_ok(callid))) {
 		sinchapi_why(api, "%s is not an id Sinch knows: letters, digits,"
-		    " - _ . : only", sinchapi_id_ok(conference) ? "the call id" : "the conference id");
+		    " - _ . : only, and a letter or digit at least", sinchapi_id_ok(conference) ?
+		    "the call id" : "the conference id");
 		return -1;
 	}
 	if (callid != NULL)

@@ -255,6 +255,13 @@ def test_errors(t, pinconf_, fake, weekly, scratch):
             'kicking a call Sinch does not know (40400)')
     refused(t, pinconf_('mute', 'Weekly sync', '../x'), 1, r'the call id is not an id Sinch knows',
             'a call id unfit for a path')
+    # Issue 20: libcurl folded /id/CONF/. into /id/CONF, and kick ended the whole conference.
+    for dots in ('.', '..', '...'):
+        before = len(fake.requests())
+        refused(t, pinconf_('kick', 'Weekly sync', dots), 1, r'the call id is not an id Sinch knows',
+                'kick with the call id %r (a dot segment)' % dots)
+        t.is_(fake.requests()[before:], [], 'kick %r sends nothing to Sinch' % dots)
+    t.ok(fake.participant(sid, 'cstay') is not None, 'the refused kicks ended nobody')
 
     before = len(fake.requests())
     wrong = scratch.write_config(path=scratch.path('wrong-secret.conf'), application_secret=OTHER_SECRET,
