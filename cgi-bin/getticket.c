@@ -40,23 +40,13 @@ struct getticket {
 
 /*
  * The name rule the page applies too: trimmed, 1 to 64 characters (code
- * points, not bytes), printable: no C0 or C1 control characters.
+ * points, not bytes), none a control, bidirectional or invisible format
+ * character (cgi_name_ok).
  */
 static int
 getticket_name_ok(const char *name)
 {
-	const unsigned char *p;
-	size_t characters = 0;
-
-	if (!cgi_text_ok(name, NAME_CHARACTERS_MAX * 4))
-		return 0;
-	for (p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			return 0;
-		if ((*p & 0xc0) != 0x80)
-			characters++;
-	}
-	return characters >= 1 && characters <= NAME_CHARACTERS_MAX;
+	return cgi_name_ok(name, NAME_CHARACTERS_MAX);
 }
 
 static char *

@@ -456,6 +456,22 @@ def main(t):
     t.ok(not re.search(r'\b(4321|2468|6666)\b', '\n'.join(server.log_since(first_mark))),
          'no log line holds a PIN', diag=[l for l in server.log_since(first_mark) if re.search(r'\d{4}', l)])
     test_identity_limit(t, scratch, server)
+    test_name_characters(t, scratch, server)
+
+
+def test_name_characters(t, scratch, server):
+    """Issue 20: names may hold no C1 control, bidirectional override or invisible format character."""
+    for name, what in (('Eve\u009b2J', 'U+009B, the 8-bit CSI'), ('Eve\u0085', 'U+0085, a C1 newline'),
+                       ('Eve\u202eevil', 'U+202E, a right-to-left override'),
+                       ('Eve\u2066x\u2069', 'U+2066 and U+2069, an isolate'),
+                       ('Eve\u200b', 'U+200B, a zero-width space'), ('E\u00adve', 'U+00AD, a soft hyphen'),
+                       ('Eve\ufeff', 'U+FEFF, a byte order mark'), ('Eve\U000e0041', 'U+E0041, a tag')):
+        before = scratch.counts()
+        r = getticket(server, name, RIGHT)
+        t.is_((r.status, (r.json or {}).get('error') if isinstance(r.json, dict) else None, scratch.counts()),
+              (400, NAME_RULE, before), 'a name with %s is refused (400), nothing written' % what)
+    r = getticket(server, 'Åsa Öberg \u05e9\u05dc\u05d5\u05dd', RIGHT)
+    t.is_(r.status, 200, 'a name in other scripts (Swedish, Hebrew) is fine')
 
 
 def test_identity_limit(t, scratch, server):
