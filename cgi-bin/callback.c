@@ -58,8 +58,9 @@ callback_refuse(struct callback *callback, const char *text)
 
 /*
  * What a phone caller's wrong PINs count against: the number, or "withheld"
- * for a caller without one, which is never locked out as a group (one
- * attacker could otherwise lock out every withheld caller).
+ * for every caller without one, together one source: an attacker who
+ * withholds the number can then shut out other withheld callers, but no
+ * longer spend the whole guess_budget (see pinconf-db(5), GUESS LIMITS).
  */
 static void
 callback_phone_source(const char *caller, char *source, size_t size)
@@ -74,36 +75,31 @@ callback_phone_source(const char *caller, char *source, size_t size)
 }
 
 /*
- * May source try a PIN now?  Not while it is locked out, nor, once the
- * hour's guess budget is spent, unless it has got in before: *limited says.
+ * May source try the PIN of holder (NULL: a PIN nobody holds today; before
+ * the PIN is entered, any_holder says to ask about any it was connected
+ * with)?  db_guess_check is the rule; this logs its refusal: *limited says.
  */
 static int
-callback_limited(struct callback *callback, const char *source, int *limited)
+callback_limited(struct callback *callback, const char *source,
+    const struct db_conference *holder, int any_holder, int *limited)
 {
-	int retry_after = 0, known = 0;
+	static const char *const why[] = {
+		[DB_GUESS_LOCKED_OUT] = "is locked out after too many wrong PINs",
+		[DB_GUESS_OVER_SHARE] = "is locked out after its share of the hour's guess budget",
+		[DB_GUESS_BUDGET_SPENT] = "guess budget spent, and it was never connected with this PIN",
+	};
+	struct db_guess_check check;
 
 	*limited = 0;
-	if (strcmp(source, "withheld") != 0 &&
-	    db_guess_lockout(callback->db, source, callback->now, &retry_after) != DB_OK)
+	if (db_guess_check(callback->db, source, any_holder ? DB_ANY_HOLDER :
+	    holder != NULL ? holder->id : 0, holder != NULL ? holder->attendee_id : 0,
+	    callback->now, &check) != DB_OK)
 		return DB_FAULT;
-	if (retry_after > 0) {
-		cgi_log(callback->request, "call %s: %s is locked out for %d s after too many"
-		    " wrong PINs: refused", callback->event.callid, source, retry_after);
-		*limited = 1;
+	if (check.verdict == DB_GUESS_ALLOWED)
 		return DB_OK;
-	}
-	if (db_guess_budget_spent(callback->db, callback->now, &retry_after) != DB_OK)
-		return DB_FAULT;
-	if (retry_after == 0)
-		return DB_OK;
-	if (strcmp(source, "withheld") != 0 &&
-	    db_source_known(callback->db, source, &known) != DB_OK)
-		return DB_FAULT;
-	if (!known) {
-		cgi_log(callback->request, "call %s: guess budget spent, %s has not joined before:"
-		    " refused for %d s", callback->event.callid, source, retry_after);
-		*limited = 1;
-	}
+	cgi_log(callback->request, "call %s: %s %s: refused for %d s", callback->event.callid,
+	    source, why[check.verdict], check.retry_after);
+	*limited = 1;
 	return DB_OK;
 }
 
@@ -239,7 +235,7 @@ callback_admit(struct callback *callback, const struct db_conference *holder,
 		return DB_FAULT;
 	callback->joined = 1;
 	if (strcmp(source, "withheld") != 0 &&
-	    db_source_joined(callback->db, source, callback->now) != DB_OK)
+	    db_source_joined(callback->db, source, holder, callback->now) != DB_OK)
 		return DB_FAULT;
 	if (holder->attendee_id != 0) {
 		cli = holder->attendee_name;
@@ -287,7 +283,13 @@ browser_ice_checks(struct callback *callback, const struct db_identity *identity
 		    "never issued by getticket, or expired and pruned");
 	if (clock_parse_utc(identity->expires, &expires) != 0 || expires <= callback->now)
 		return callback_refuse_browser(callback, config->say_invalid, "user id expired");
-	if (callback_limited(callback, identity->source, &limited) != DB_OK)
+	rc = event->to_endpoint != NULL && strcmp(event->to_endpoint, identity->pin) == 0 ?
+	    db_find_pin_holder(callback->db, identity->pin, config->timezone, callback->now,
+	    &holder) : DB_NONE;
+	if (rc == DB_FAULT)
+		return DB_FAULT;
+	if (callback_limited(callback, identity->source, rc == DB_OK &&
+	    holder.state == DB_PIN_ACTIVE ? &holder : NULL, 0, &limited) != DB_OK)
 		return DB_FAULT;
 	if (limited)
 		return callback_refuse(callback, config->say_too_many);
@@ -297,9 +299,6 @@ browser_ice_checks(struct callback *callback, const struct db_identity *identity
 		return callback_refuse_browser(callback, config->say_invalid,
 		    "called another PIN than it was issued for (a wrong guess)");
 	}
-	if ((rc = db_find_pin_holder(callback->db, identity->pin, config->timezone, callback->now,
-	    &holder)) == DB_FAULT)
-		return DB_FAULT;
 	/* The PIN may have moved to another holder since the id was issued. */
 	if (rc == DB_NONE || holder.id != identity->conference_id ||
 	    holder.attendee_id != identity->attendee_id)
@@ -354,7 +353,7 @@ answer_phone_ice(struct callback *callback)
 	    callback->event.caller, NULL) != DB_OK)
 		return DB_FAULT;
 	callback_phone_source(callback->event.caller, source, sizeof(source));
-	if (callback_limited(callback, source, &limited) != DB_OK)
+	if (callback_limited(callback, source, NULL, 1, &limited) != DB_OK)
 		return DB_FAULT;
 	if (limited)
 		return callback_refuse(callback, callback->config->say_too_many);
@@ -393,15 +392,19 @@ answer_pie(struct callback *callback)
 	if (db_call_caller(callback->db, callback->event.callid, caller, sizeof(caller)) == DB_FAULT)
 		return DB_FAULT;
 	callback_phone_source(caller, source, sizeof(source));
-	if (callback_limited(callback, source, &limited) != DB_OK)
+	/* The holder first: while the budget is spent, it decides who may still enter it. */
+	rc = strcmp(callback->event.menu_type, "sequence") == 0 ?
+	    db_find_pin_holder(callback->db, callback->event.menu_value,
+	    callback->config->timezone, callback->now, &holder) : DB_NONE;
+	if (rc == DB_FAULT)
+		return DB_FAULT;
+	if (callback_limited(callback, source, rc == DB_OK && holder.state == DB_PIN_ACTIVE ?
+	    &holder : NULL, 0, &limited) != DB_OK)
 		return DB_FAULT;
 	if (limited)
 		return callback_refuse(callback, callback->config->say_too_many);
 	if (strcmp(callback->event.menu_type, "sequence") != 0)
 		return answer_wrong_pin(callback, DB_NONE, NULL);
-	if ((rc = db_find_pin_holder(callback->db, callback->event.menu_value,
-	    callback->config->timezone, callback->now, &holder)) == DB_FAULT)
-		return DB_FAULT;
 	if (rc == DB_OK && holder.state == DB_PIN_ACTIVE)
 		return callback_admit(callback, &holder, caller, source);
 	if (db_guess_record(callback->db, source) != DB_OK)

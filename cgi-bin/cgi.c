@@ -192,6 +192,80 @@ cgi_text_ok(const char *text, size_t max)
 	return 1;
 }
 
+/* One code point of UTF-8 at text: -1 for an invalid sequence; *length its bytes (1 if invalid). */
+static long
+cgi_utf8_decode(const unsigned char *text, size_t *length)
+{
+	long code;
+	size_t follow, i;
+
+	*length = 1;
+	if (text[0] < 0x80)
+		return text[0];
+	if (text[0] >= 0xc2 && text[0] <= 0xdf)
+		follow = 1, code = text[0] & 0x1f;
+	else if (text[0] >= 0xe0 && text[0] <= 0xef)
+		follow = 2, code = text[0] & 0x0f;
+	else if (text[0] >= 0xf0 && text[0] <= 0xf4)
+		follow = 3, code = text[0] & 0x07;
+	else
+		return -1;
+	for (i = 1; i <= follow; i++) {
+		if ((text[i] & 0xc0) != 0x80)
+			return -1;
+		code = code << 6 | (text[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, past U+10FFFF. */
+	if ((follow == 2 && code < 0x800) || (follow == 3 && code < 0x10000) ||
+	    (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+		return -1;
+	*length = follow + 1;
+	return code;
+}
+
+/*
+ * Code points that change how text looks without being seen: controls (C0,
+ * DEL, C1: U+009B is the 8-bit CSI of terminals), bidirectional embeddings,
+ * overrides, isolates and marks, and invisible format characters.  The join
+ * page's nameProblem() in htdocs/pinconf.js refuses the same list.
+ */
+static int
+cgi_code_point_unsafe(long code)
+{
+	static const long ranges[][2] = {
+		{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad }, { 0x061c, 0x061c },
+		{ 0x180e, 0x180e }, { 0x200b, 0x200f }, { 0x2028, 0x202e }, { 0x2060, 0x206f },
+		{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (code >= ranges[i][0] && code <= ranges[i][1])
+			return 1;
+	return 0;
+}
+
+int
+cgi_character_unsafe(const char *text, size_t *length, long *code)
+{
+	*code = cgi_utf8_decode((const unsigned char *)text, length);
+	return *code < 0 || cgi_code_point_unsafe(*code);
+}
+
+int
+cgi_name_ok(const char *name, size_t max_characters)
+{
+	size_t characters = 0, length;
+	long code;
+
+	if (!cgi_text_ok(name, max_characters * 4))
+		return 0;
+	for (; *name != '\0'; name += length, characters++)
+		if (cgi_character_unsafe(name, &length, &code))
+			return 0;
+	return characters >= 1 && characters <= max_characters;
+}
+
 int
 cgi_content_type_is(const struct cgi_request *request, const char *type)
 {

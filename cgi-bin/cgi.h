@@ -62,6 +62,14 @@ int	 cgi_request_read_body(struct cgi_request *, FILE *in, size_t cap,
 
 /* 1 if text is 1 to max bytes of printable UTF-8: no control characters, no bad bytes. */
 int	 cgi_text_ok(const char *text, size_t max);
+/*
+ * Is the character at text a control (C0, DEL, C1), a bidirectional control
+ * or an invisible format character, or not valid UTF-8?  *length: its bytes
+ * (1 if invalid), *code: its code point (-1 if invalid).
+ */
+int	 cgi_character_unsafe(const char *text, size_t *length, long *code);
+/* A name people see (display and attendee names): 1 to max_characters, none unsafe. */
+int	 cgi_name_ok(const char *name, size_t max_characters);
 
 /*
  * 1 if a browser sent this request from another site (Sec-Fetch-Site other

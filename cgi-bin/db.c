@@ -91,35 +91,45 @@ static const struct {
 	[STMT_IDENTITY_FIND] = { "identity_find",
 	    "SELECT display_name, conference_id, coalesce(attendee_id, 0), pin, source, expires"
 	    " FROM identity WHERE user_id = ?1" },
+	/* All of them, on every path that adds one: each row is deleted once.  An
+	 * identity stays an hour after its issue, for identity_limit to count. */
 	[STMT_IDENTITY_PRUNE] = { "identity_prune",
-	    "DELETE FROM identity WHERE user_id IN"
-	    " (SELECT user_id FROM identity WHERE expires < ?1 ORDER BY expires LIMIT 50)" },
+	    "DELETE FROM identity WHERE expires < ?1 AND issued < ?2" },
+	[STMT_IDENTITY_COUNT] = { "identity_count",
+	    "SELECT count(*), min(issued) FROM identity WHERE source = ?1 AND issued >= ?2" },
 	[STMT_GUESS_RECORD] = { "guess_record",
 	    "INSERT INTO pin_guess(source) VALUES (?1)" },
 	/*
-	 * The rules of the views locked_out and guess_budget, which admins read,
-	 * as plain index searches with the settings bound: the views, with their
-	 * subqueries and grouping, cost a CGI some 400,000 instructions to prepare.
+	 * The guess rule, whole, in one statement (see db_guess_check): the
+	 * source's guess_limit-th newest guess within guess_window, its
+	 * per_source-th newest within the hour, the hour's count against
+	 * guess_budget with its oldest, and whether the source was connected with
+	 * the holder (?7 NULL: with any).  The views locked_out and guess_budget,
+	 * which admins read, state it too; as plain index searches with the
+	 * settings bound it costs a CGI a fraction of preparing the views.
 	 * t/guess-limits.t checks that the views and the CGIs agree.
 	 */
-	[STMT_GUESS_LOCKED_UNTIL] = { "guess_locked_until",
-	    "SELECT at FROM pin_guess WHERE source = ?1 AND at >= ?2"
-	    " ORDER BY at DESC LIMIT 1 OFFSET ?3" },
-	[STMT_GUESS_BUDGET] = { "guess_budget",
-	    "SELECT count(*), min(at) FROM pin_guess WHERE at >= ?1" },
+	[STMT_GUESS_CHECK] = { "guess_check",
+	    "SELECT (SELECT at FROM pin_guess WHERE source = ?1 AND at >= ?2"
+	    "  ORDER BY at DESC LIMIT 1 OFFSET ?3),"
+	    " (SELECT at FROM pin_guess WHERE source = ?1 AND at >= ?4"
+	    "  ORDER BY at DESC LIMIT 1 OFFSET ?5),"
+	    " (SELECT count(*) FROM pin_guess WHERE at >= ?4),"
+	    " (SELECT min(at) FROM pin_guess WHERE at >= ?4),"
+	    " EXISTS (SELECT 1 FROM known_source WHERE source = ?1 AND last_joined >= ?6"
+	    "  AND (?7 IS NULL OR (conference_id = ?7 AND attendee_id = ?8)))" },
 	[STMT_GUESS_PRUNE] = { "guess_prune",
 	    "DELETE FROM pin_guess WHERE rowid IN"
 	    " (SELECT rowid FROM pin_guess WHERE at < ?1 ORDER BY at LIMIT 50)" },
-	[STMT_SOURCE_KNOWN] = { "source_known",
-	    "SELECT count(*) FROM known_source WHERE source = ?1"
-	    " AND last_joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days')" },
-	/* At most once an hour per source: a join that changes nothing writes nothing. */
+	/* At most once an hour per source and holder: a join that changes nothing writes nothing. */
 	[STMT_SOURCE_JOINED] = { "source_joined",
-	    "INSERT INTO known_source(source, last_joined) VALUES (?1, ?2)"
-	    " ON CONFLICT(source) DO UPDATE SET last_joined = excluded.last_joined"
-	    " WHERE known_source.last_joined < ?3" },
+	    "INSERT INTO known_source(source, conference_id, attendee_id, last_joined)"
+	    " VALUES (?1, ?4, ?5, ?2)"
+	    " ON CONFLICT(source, conference_id, attendee_id) DO UPDATE"
+	    " SET last_joined = excluded.last_joined WHERE known_source.last_joined < ?3" },
 	[STMT_SOURCE_PRUNE] = { "source_prune",
-	    "DELETE FROM known_source WHERE source IN (SELECT source FROM known_source"
+	    "DELETE FROM known_source WHERE (source, conference_id, attendee_id) IN"
+	    " (SELECT source, conference_id, attendee_id FROM known_source"
 	    " WHERE last_joined < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days') LIMIT 50)" },
 	[STMT_CALL_OF_USER] = { "call_of_user",
 	    "SELECT conference_id FROM call WHERE user_id = ?1 AND joined IS NOT NULL"
@@ -547,6 +557,8 @@ db_rollback(struct db *db)
 }
 
 /* Run a one-integer query with up to two text parameters. */
+static int	db_seconds_until(const unsigned char *, int, time_t);
+
 static int
 db_query_integer(struct db *db, enum db_stmt which, const char *a, const char *b,
     long long *value)
@@ -860,8 +872,7 @@ db_prune_limits(struct db *db, time_t now)
 	char cutoff[CLOCK_TIME_SIZE];
 	int window;
 
-	clock_format_utc(now, -1, cutoff);
-	if (db_exec(db, STMT_IDENTITY_PRUNE, cutoff, NULL, NULL) != DB_OK)
+	if (db_identity_prune(db, now) != DB_OK)
 		return DB_FAULT;
 	/* A guess matters to its source's window and to the hour's budget. */
 	if (db_setting(db, "guess_window", &window) != DB_OK)
@@ -870,6 +881,40 @@ db_prune_limits(struct db *db, time_t now)
 	if (db_exec(db, STMT_GUESS_PRUNE, cutoff, NULL, NULL) != DB_OK)
 		return DB_FAULT;
 	return db_exec(db, STMT_SOURCE_PRUNE, NULL, NULL, NULL);
+}
+
+int
+db_identity_prune(struct db *db, time_t now)
+{
+	char cutoff[CLOCK_TIME_SIZE], hour_ago[CLOCK_TIME_SIZE];
+
+	clock_format_utc(now, -1, cutoff);
+	clock_format_utc(now - 3600, -1, hour_ago);
+	return db_exec(db, STMT_IDENTITY_PRUNE, cutoff, hour_ago, NULL);
+}
+
+/* Over identity_limit while the hour holds that many issued to source; until the oldest is an hour old. */
+int
+db_identity_limit(struct db *db, const char *source, time_t now, int *retry_after)
+{
+	char hour_ago[CLOCK_TIME_SIZE];
+	sqlite3_stmt *stmt;
+	int limit, rc;
+
+	*retry_after = 0;
+	if (db_setting(db, "identity_limit", &limit) != DB_OK)
+		return DB_FAULT;
+	clock_format_utc(now - 3600, -1, hour_ago);
+	if ((stmt = db_prepare(db, STMT_IDENTITY_COUNT)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, source) != SQLITE_OK || db_bind_text(stmt, 2, hour_ago) != SQLITE_OK)
+		return db_fail(db, STMT_IDENTITY_COUNT, "cannot bind");
+	if ((rc = db_step(db, STMT_IDENTITY_COUNT)) == SQLITE_ROW &&
+	    sqlite3_column_int(stmt, 0) >= limit)
+		*retry_after = db_seconds_until(sqlite3_column_text(stmt, 1), 3600, now);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ?
+	    db_fail(db, STMT_IDENTITY_COUNT, "no row") : DB_FAULT;
 }
 
 int
@@ -942,73 +987,89 @@ db_seconds_until(const unsigned char *text, int plus, time_t now)
 	return until - now > 86400 * 366 ? 86400 * 366 : (int)(until - now);
 }
 
-/* Locked out while its guess_limit-th newest guess is within guess_window. */
-int
-db_guess_lockout(struct db *db, const char *source, time_t now, int *retry_after)
+/* The later of two ISO 8601 times plus seconds each, as seconds from now; 0 if neither. */
+static int
+db_seconds_until_later(const unsigned char *first, int first_plus,
+    const unsigned char *second, int second_plus, time_t now)
 {
-	char cutoff[CLOCK_TIME_SIZE];
-	sqlite3_stmt *stmt;
-	int limit, window, rc;
+	int a = first != NULL ? db_seconds_until(first, first_plus, now) : 0;
+	int b = second != NULL ? db_seconds_until(second, second_plus, now) : 0;
 
-	*retry_after = 0;
-	if (db_setting(db, "guess_limit", &limit) != DB_OK ||
-	    db_setting(db, "guess_window", &window) != DB_OK)
-		return DB_FAULT;
-	clock_format_utc(now - window, -1, cutoff);
-	if ((stmt = db_prepare(db, STMT_GUESS_LOCKED_UNTIL)) == NULL)
-		return DB_FAULT;
-	if (db_bind_text(stmt, 1, source) != SQLITE_OK || db_bind_text(stmt, 2, cutoff) != SQLITE_OK ||
-	    sqlite3_bind_int(stmt, 3, limit - 1) != SQLITE_OK)
-		return db_fail(db, STMT_GUESS_LOCKED_UNTIL, "cannot bind");
-	if ((rc = db_step(db, STMT_GUESS_LOCKED_UNTIL)) == SQLITE_ROW)
-		*retry_after = db_seconds_until(sqlite3_column_text(stmt, 0), window, now);
-	sqlite3_reset(stmt);
-	return rc == DB_FAULT ? DB_FAULT : DB_OK;
+	return a > b ? a : b;
 }
 
-/* Spent when the last hour holds guess_budget failures; then until the oldest is an hour old. */
+/*
+ * The guess rule, the one place the CGIs apply it: locked out while the
+ * source has guess_limit failures within guess_window, or per_source (half
+ * of guess_budget, so that no one source spends it) within the hour; and
+ * once the hour holds guess_budget failures, refused unless it was connected
+ * with this PIN's holder in the last 30 days.
+ */
 int
-db_guess_budget_spent(struct db *db, time_t now, int *retry_after)
+db_guess_check(struct db *db, const char *source, long long conference_id,
+    long long attendee_id, time_t now, struct db_guess_check *check)
 {
-	char cutoff[CLOCK_TIME_SIZE];
+	char window_ago[CLOCK_TIME_SIZE], hour_ago[CLOCK_TIME_SIZE], month_ago[CLOCK_TIME_SIZE];
 	sqlite3_stmt *stmt;
-	int budget, rc;
+	int limit, window, budget, rc;
 
-	*retry_after = 0;
-	if (db_setting(db, "guess_budget", &budget) != DB_OK)
+	memset(check, 0, sizeof(*check));
+	if (db_setting(db, "guess_limit", &limit) != DB_OK ||
+	    db_setting(db, "guess_window", &window) != DB_OK ||
+	    db_setting(db, "guess_budget", &budget) != DB_OK)
 		return DB_FAULT;
-	clock_format_utc(now - 3600, -1, cutoff);
-	if ((stmt = db_prepare(db, STMT_GUESS_BUDGET)) == NULL)
+	check->per_source = budget / 2 > 0 ? budget / 2 : 1;
+	clock_format_utc(now - window, -1, window_ago);
+	clock_format_utc(now - 3600, -1, hour_ago);
+	clock_format_utc(now - 30 * 86400, -1, month_ago);
+	if ((stmt = db_prepare(db, STMT_GUESS_CHECK)) == NULL)
 		return DB_FAULT;
-	if (db_bind_text(stmt, 1, cutoff) != SQLITE_OK)
-		return db_fail(db, STMT_GUESS_BUDGET, "cannot bind");
-	if ((rc = db_step(db, STMT_GUESS_BUDGET)) == SQLITE_ROW &&
-	    sqlite3_column_int(stmt, 0) >= budget)
-		*retry_after = db_seconds_until(sqlite3_column_text(stmt, 1), 3600, now);
+	if (db_bind_text(stmt, 1, source) != SQLITE_OK ||
+	    db_bind_text(stmt, 2, window_ago) != SQLITE_OK ||
+	    sqlite3_bind_int(stmt, 3, limit - 1) != SQLITE_OK ||
+	    db_bind_text(stmt, 4, hour_ago) != SQLITE_OK ||
+	    sqlite3_bind_int(stmt, 5, check->per_source - 1) != SQLITE_OK ||
+	    db_bind_text(stmt, 6, month_ago) != SQLITE_OK ||
+	    (conference_id < 0 ? sqlite3_bind_null(stmt, 7) :
+	    sqlite3_bind_int64(stmt, 7, conference_id)) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 8, attendee_id) != SQLITE_OK)
+		return db_fail(db, STMT_GUESS_CHECK, "cannot bind");
+	if ((rc = db_step(db, STMT_GUESS_CHECK)) == SQLITE_ROW) {
+		check->retry_after = db_seconds_until_later(sqlite3_column_text(stmt, 0), window,
+		    sqlite3_column_text(stmt, 1), 3600, now);
+		if (check->retry_after > 0)
+			check->verdict = sqlite3_column_type(stmt, 1) != SQLITE_NULL ?
+			    DB_GUESS_OVER_SHARE : DB_GUESS_LOCKED_OUT;
+		else if (sqlite3_column_int(stmt, 2) >= budget && !sqlite3_column_int(stmt, 4)) {
+			check->verdict = DB_GUESS_BUDGET_SPENT;
+			check->retry_after = db_seconds_until(sqlite3_column_text(stmt, 3), 3600, now);
+		}
+	}
 	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ?
-	    db_fail(db, STMT_GUESS_BUDGET, "no row") : DB_FAULT;
+	    db_fail(db, STMT_GUESS_CHECK, "no row") : DB_FAULT;
 }
 
 int
-db_source_known(struct db *db, const char *source, int *known)
-{
-	long long count = 0;
-	int rc;
-
-	rc = db_query_integer(db, STMT_SOURCE_KNOWN, source, NULL, &count);
-	*known = count > 0;
-	return rc == DB_FAULT ? DB_FAULT : DB_OK;
-}
-
-int
-db_source_joined(struct db *db, const char *source, time_t now)
+db_source_joined(struct db *db, const char *source, const struct db_conference *holder,
+    time_t now)
 {
 	char stamp[CLOCK_TIME_SIZE], hour_ago[CLOCK_TIME_SIZE];
+	sqlite3_stmt *stmt;
+	int rc;
 
 	clock_format_utc(now, -1, stamp);
 	clock_format_utc(now - 3600, -1, hour_ago);
-	return db_exec(db, STMT_SOURCE_JOINED, source, stamp, hour_ago);
+	if ((stmt = db_prepare(db, STMT_SOURCE_JOINED)) == NULL)
+		return DB_FAULT;
+	if (db_bind_text(stmt, 1, source) != SQLITE_OK || db_bind_text(stmt, 2, stamp) != SQLITE_OK ||
+	    db_bind_text(stmt, 3, hour_ago) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 4, holder->id) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 5, holder->attendee_id) != SQLITE_OK)
+		return db_fail(db, STMT_SOURCE_JOINED, "cannot bind");
+	rc = db_step(db, STMT_SOURCE_JOINED);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? DB_OK : DB_FAULT;
 }
 
 int

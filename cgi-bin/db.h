@@ -32,11 +32,10 @@ enum db_stmt {
 	STMT_IDENTITY_ISSUE,
 	STMT_IDENTITY_FIND,
 	STMT_IDENTITY_PRUNE,
+	STMT_IDENTITY_COUNT,
 	STMT_GUESS_RECORD,
-	STMT_GUESS_LOCKED_UNTIL,
-	STMT_GUESS_BUDGET,
+	STMT_GUESS_CHECK,
 	STMT_GUESS_PRUNE,
-	STMT_SOURCE_KNOWN,
 	STMT_SOURCE_JOINED,
 	STMT_SOURCE_PRUNE,
 	STMT_CALL_OF_USER,
@@ -169,7 +168,7 @@ int	 db_begin(struct db *);
 int	 db_commit(struct db *);
 void	 db_rollback(struct db *);
 
-/* A value from table setting (pin_length, guess_limit, guess_window). */
+/* A value from table setting (pin_length, guess_limit, guess_window, guess_budget, identity_limit). */
 int	 db_setting(struct db *, const char *name, int *value);
 
 /*
@@ -206,6 +205,10 @@ int	 db_prune_calls(struct db *, const char *cutoff);
 /* Delete a bounded batch of identities, guesses and known sources that no longer matter. */
 int	 db_prune_limits(struct db *, time_t now);
 
+/* Delete every identity that has expired and was issued over an hour ago. */
+int	 db_identity_prune(struct db *, time_t now);
+/* Has source been issued identity_limit identities in the last hour?  *retry_after: 0 if not. */
+int	 db_identity_limit(struct db *, const char *source, time_t now, int *retry_after);
 /* getticket: record an identity issued (expires is set from now + lifetime). */
 int	 db_identity_issue(struct db *, const struct db_identity *, time_t now, int lifetime);
 /* The identity with user_id; DB_NONE if we never issued it (or it was pruned). */
@@ -213,17 +216,33 @@ int	 db_identity_find(struct db *, const char *user_id, struct db_identity *);
 
 /* One failed PIN guess from source ("ip:...", "net:.../64", "tel:...", "withheld"). */
 int	 db_guess_record(struct db *, const char *source);
+enum db_guess_verdict {
+	DB_GUESS_ALLOWED,	/* may try the PIN */
+	DB_GUESS_LOCKED_OUT,	/* guess_limit failures within guess_window */
+	DB_GUESS_OVER_SHARE,	/* per_source failures within the hour */
+	DB_GUESS_BUDGET_SPENT	/* guess_budget spent, and not connected with this holder */
+};
+
+struct db_guess_check {
+	enum db_guess_verdict	 verdict;
+	int			 retry_after;	/* seconds until that changes; 0 if allowed */
+	int			 per_source;	/* failures one source may make an hour */
+};
+
+/* conference_id for db_guess_check before the caller has entered a PIN. */
+#define DB_ANY_HOLDER	(-1LL)
+
 /*
- * Is source locked out (view locked_out)?  *retry_after: 0 if not, else the
- * seconds until it may guess again.
+ * The guess rule (views locked_out and guess_budget), for every place a PIN
+ * is entered: may source try the PIN whose holder is conference_id and
+ * attendee_id (0 each for a PIN no conference on today holds; DB_ANY_HOLDER:
+ * not entered yet, any it was connected with)?
  */
-int	 db_guess_lockout(struct db *, const char *source, time_t now, int *retry_after);
-/* Is the hour's guess_budget spent?  *retry_after: 0 if not, else seconds until a guess ages out. */
-int	 db_guess_budget_spent(struct db *, time_t now, int *retry_after);
-/* Has source joined a conference with a right PIN within the last 30 days? */
-int	 db_source_known(struct db *, const char *source, int *known);
-/* Source got in with a right PIN: it may still try while the budget is spent. */
-int	 db_source_joined(struct db *, const char *source, time_t now);
+int	 db_guess_check(struct db *, const char *source, long long conference_id,
+	    long long attendee_id, time_t now, struct db_guess_check *);
+/* Source was connected with holder's PIN: it may still enter it while the budget is spent. */
+int	 db_source_joined(struct db *, const char *source, const struct db_conference *holder,
+	    time_t now);
 
 /* roster: the conference user_id is in a call of now; DB_NONE if none. */
 int	 db_conference_of_user(struct db *, const char *user_id, time_t now,

@@ -22,6 +22,8 @@
 /* The join page says exactly this when its own check fails. */
 #define NAME_RULE		"Your name must be 1 to 64 printable characters."
 #define UNAVAILABLE		"The conference service is unavailable. Please try again later."
+#define TOO_MANY_GUESSES	"Too many wrong PINs from your network. Please try again later."
+#define TOO_MANY_IDENTITIES	"Too many joins from your network. Please try again later."
 
 struct getticket {
 	struct service		*service;
@@ -39,23 +41,13 @@ struct getticket {
 
 /*
  * The name rule the page applies too: trimmed, 1 to 64 characters (code
- * points, not bytes), printable: no C0 or C1 control characters.
+ * points, not bytes), none a control, bidirectional or invisible format
+ * character (cgi_name_ok).
  */
 static int
 getticket_name_ok(const char *name)
 {
-	const unsigned char *p;
-	size_t characters = 0;
-
-	if (!cgi_text_ok(name, NAME_CHARACTERS_MAX * 4))
-		return 0;
-	for (p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			return 0;
-		if ((*p & 0xc0) != 0x80)
-			characters++;
-	}
-	return characters >= 1 && characters <= NAME_CHARACTERS_MAX;
+	return cgi_name_ok(name, NAME_CHARACTERS_MAX);
 }
 
 static char *
@@ -118,38 +110,38 @@ out:
 }
 
 static void
-getticket_too_many(struct getticket *getticket, int retry_after, const char *why)
+getticket_too_many(struct getticket *getticket, int retry_after, const char *text,
+    const char *why)
 {
 	char reason[192];
 
 	snprintf(reason, sizeof(reason), "%s %s for %d s", getticket->source, why, retry_after);
-	cgi_refuse(getticket->request, getticket->response, 429,
-	    "Too many wrong PINs from your network. Please try again later.", reason);
+	cgi_refuse(getticket->request, getticket->response, 429, text, reason);
 	if (asprintf(&getticket->response->extra_header, "Retry-After: %d", retry_after) < 0)
 		getticket->response->extra_header = NULL;
 }
 
-/* Locked out, or the hour's guess budget spent and this source never got in: 429. */
+/*
+ * May this source try the PIN of holder (NULL: a PIN nobody holds today)?
+ * db_guess_check is the rule; refused: 429, *limited set.
+ */
 static int
-getticket_limited(struct getticket *getticket, int *limited)
+getticket_limited(struct getticket *getticket, const struct db_conference *holder, int *limited)
 {
-	int retry_after, known = 0;
+	static const char *const why[] = {
+		[DB_GUESS_LOCKED_OUT] = "is locked out after too many wrong PINs",
+		[DB_GUESS_OVER_SHARE] = "is locked out after its share of the hour's guess budget",
+		[DB_GUESS_BUDGET_SPENT] = "was never connected with this PIN and the guess budget is spent",
+	};
+	struct db_guess_check check;
 
 	*limited = 1;
-	if (db_guess_lockout(getticket->db, getticket->source, getticket->now.tv_sec,
-	    &retry_after) != DB_OK)
+	if (db_guess_check(getticket->db, getticket->source, holder != NULL ? holder->id : 0,
+	    holder != NULL ? holder->attendee_id : 0, getticket->now.tv_sec, &check) != DB_OK)
 		return DB_FAULT;
-	if (retry_after > 0) {
-		getticket_too_many(getticket, retry_after, "is locked out after too many wrong PINs");
-		return DB_OK;
-	}
-	if (db_guess_budget_spent(getticket->db, getticket->now.tv_sec, &retry_after) != DB_OK)
-		return DB_FAULT;
-	if (retry_after > 0 && db_source_known(getticket->db, getticket->source, &known) != DB_OK)
-		return DB_FAULT;
-	if (retry_after > 0 && !known) {
-		getticket_too_many(getticket, retry_after,
-		    "has not joined before and the guess budget is spent");
+	if (check.verdict != DB_GUESS_ALLOWED) {
+		getticket_too_many(getticket, check.retry_after, TOO_MANY_GUESSES,
+		    why[check.verdict]);
 		return DB_OK;
 	}
 	*limited = 0;
@@ -184,7 +176,7 @@ getticket_issue(struct getticket *getticket, const struct db_conference *holder)
 {
 	struct db_identity identity;
 	char *user_id;
-	int in, hosts = 1;
+	int in, hosts = 1, retry_after;
 
 	if (holder->locked) {
 		cgi_refuse(getticket->request, getticket->response, 409,
@@ -196,6 +188,14 @@ getticket_issue(struct getticket *getticket, const struct db_conference *holder)
 	if (holder->max_participants > 0 && in >= holder->max_participants) {
 		cgi_refuse(getticket->request, getticket->response, 409,
 		    getticket->config->say_full, "conference is full");
+		return DB_OK;
+	}
+	if (db_identity_limit(getticket->db, getticket->source, getticket->now.tv_sec,
+	    &retry_after) != DB_OK)
+		return DB_FAULT;
+	if (retry_after > 0) {
+		getticket_too_many(getticket, retry_after, TOO_MANY_IDENTITIES,
+		    "was issued identity_limit identities in the last hour");
 		return DB_OK;
 	}
 	/* Not refused: the page waits, polling roster.cgi, then calls (issue 19). */
@@ -217,29 +217,34 @@ getticket_issue(struct getticket *getticket, const struct db_conference *holder)
 	identity.attendee_id = holder->attendee_id;
 	snprintf(identity.pin, sizeof(identity.pin), "%s", getticket->pin);
 	snprintf(identity.source, sizeof(identity.source), "%s", getticket->source);
-	if (db_identity_issue(getticket->db, &identity, getticket->now.tv_sec,
+	/* Credentials fetched do not make the source known: only a call that joins does. */
+	if (db_identity_prune(getticket->db, getticket->now.tv_sec) != DB_OK ||
+	    db_identity_issue(getticket->db, &identity, getticket->now.tv_sec,
 	    getticket->config->identity_lifetime) != DB_OK ||
-	    db_source_joined(getticket->db, getticket->source, getticket->now.tv_sec) != DB_OK ||
 	    db_commit(getticket->db) != DB_OK)
 		return DB_FAULT;
 	getticket_answer(getticket, identity.user_id, identity.display_name, holder->name);
 	return DB_OK;
 }
 
-/* A first join: limits, then the PIN, in one write transaction. */
+/*
+ * A first join: the PIN's holder, the limits (which depend on it while the
+ * budget is spent), then the PIN, in one write transaction.
+ */
 static int
 getticket_join(struct getticket *getticket)
 {
 	struct db_conference holder;
 	int limited, rc;
 
-	if (getticket_limited(getticket, &limited) != DB_OK)
-		return DB_FAULT;
-	if (limited)
-		return DB_OK;
 	if ((rc = db_find_pin_holder(getticket->db, getticket->pin, getticket->config->timezone,
 	    getticket->now.tv_sec, &holder)) == DB_FAULT)
 		return DB_FAULT;
+	if (getticket_limited(getticket, rc == DB_OK && holder.state == DB_PIN_ACTIVE ?
+	    &holder : NULL, &limited) != DB_OK)
+		return DB_FAULT;
+	if (limited)
+		return DB_OK;
 	if (rc == DB_OK && holder.state == DB_PIN_ACTIVE)
 		return getticket_issue(getticket, &holder);
 	if (db_guess_record(getticket->db, getticket->source) != DB_OK ||

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cgi.h"
 #include "clock.h"
 #include "configfile.h"
 #include "db.h"
@@ -47,6 +48,57 @@ struct pinconf_column {
 	const char	*heading;
 	const char	*member;
 };
+
+/*
+ * What pinconf prints comes from Sinch and from the database, where a name
+ * may hold a terminal's escape (U+009B, the 8-bit CSI) or a bidirectional
+ * override: every such character, and every byte that is not UTF-8, is
+ * written as a \uXXXX escape, which is valid inside the JSON that --json
+ * prints and plain to read in a table.  Newlines and tabs are layout.
+ */
+static void
+pinconf_safe(const char *text, char *out, size_t size)
+{
+	size_t used = 0, length;
+	long code;
+
+	for (; *text != '\0' && used + 13 < size; text += length) {
+		if (*text == '\n' || *text == '\t' ||
+		    !cgi_character_unsafe(text, &length, &code)) {
+			length = *text == '\n' || *text == '\t' ? 1 : length;
+			memcpy(out + used, text, length);
+			used += length;
+		} else if (code < 0)
+			used += (size_t)snprintf(out + used, size - used, "\\ufffd");
+		else if (code > 0xffff)
+			used += (size_t)snprintf(out + used, size - used, "\\u%04lx\\u%04lx",
+			    0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff));
+		else
+			used += (size_t)snprintf(out + used, size - used, "\\u%04lx", code);
+	}
+	out[used] = '\0';
+}
+
+/* printf to out, through pinconf_safe: the one way pinconf writes to a terminal. */
+static void __attribute__((format(printf, 2, 3)))
+pinconf_print(FILE *out, const char *format, ...)
+{
+	char *text = NULL, *safe;
+	va_list ap;
+	int length;
+
+	va_start(ap, format);
+	length = vasprintf(&text, format, ap);
+	va_end(ap);
+	if (length < 0)
+		return;
+	if ((safe = malloc((size_t)length * 12 + 16)) != NULL) {
+		pinconf_safe(text, safe, (size_t)length * 12 + 16);
+		fputs(safe, out);
+	}
+	free(safe);
+	free(text);
+}
 
 static int pinconf_fail(struct pinconf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
@@ -88,7 +140,7 @@ static void
 pinconf_print_table(const cJSON *rows, const struct pinconf_column *columns, size_t count)
 {
 	int widths[16] = { 0 };
-	char buffer[32];
+	char buffer[32], safe[4096];
 	const cJSON *row;
 	size_t i;
 	int length;
@@ -97,19 +149,22 @@ pinconf_print_table(const cJSON *rows, const struct pinconf_column *columns, siz
 		widths[i] = (int)strlen(columns[i].heading);
 	cJSON_ArrayForEach(row, rows)
 		for (i = 0; i < count && i < 16; i++) {
-			length = (int)strlen(pinconf_cell(cJSON_GetObjectItemCaseSensitive(row,
-			    columns[i].member), buffer, sizeof(buffer)));
+			pinconf_safe(pinconf_cell(cJSON_GetObjectItemCaseSensitive(row,
+			    columns[i].member), buffer, sizeof(buffer)), safe, sizeof(safe));
+			length = (int)strlen(safe);
 			if (length > widths[i])
 				widths[i] = length;
 		}
 	for (i = 0; i < count && i < 16; i++)
-		printf("%-*s%s", i + 1 < count ? widths[i] : 0, columns[i].heading,
+		pinconf_print(stdout, "%-*s%s", i + 1 < count ? widths[i] : 0, columns[i].heading,
 		    i + 1 < count ? "  " : "\n");
 	cJSON_ArrayForEach(row, rows)
-		for (i = 0; i < count && i < 16; i++)
-			printf("%-*s%s", i + 1 < count ? widths[i] : 0,
-			    pinconf_cell(cJSON_GetObjectItemCaseSensitive(row, columns[i].member),
-			    buffer, sizeof(buffer)), i + 1 < count ? "  " : "\n");
+		for (i = 0; i < count && i < 16; i++) {
+			pinconf_safe(pinconf_cell(cJSON_GetObjectItemCaseSensitive(row,
+			    columns[i].member), buffer, sizeof(buffer)), safe, sizeof(safe));
+			pinconf_print(stdout, "%-*s%s", i + 1 < count ? widths[i] : 0, safe,
+			    i + 1 < count ? "  " : "\n");
+		}
 }
 
 static cJSON *
@@ -316,7 +371,7 @@ pinconf_list(struct pinconf *pinconf, char **arguments)
 	if (pinconf->json)
 		return PINCONF_DONE;
 	if (cJSON_GetArraySize(rows) == 0)
-		printf("no conference is active today (%s)\n", today);
+		pinconf_print(stdout, "no conference is active today (%s)\n", today);
 	else
 		pinconf_print_table(rows, columns, sizeof(columns) / sizeof(columns[0]));
 	return PINCONF_DONE;
@@ -399,11 +454,11 @@ pinconf_who(struct pinconf *pinconf, char **arguments)
 		return PINCONF_DONE;
 	/* Sinch answers 40400 for a conference nobody is in: that is an answer, not a failure. */
 	if (cJSON_GetArraySize(rows) == 0) {
-		printf("nobody is in conference %lld (%s) right now\n", pinconf->conference.id,
+		pinconf_print(stdout, "nobody is in conference %lld (%s) right now\n", pinconf->conference.id,
 		    pinconf->conference.name);
 		return PINCONF_DONE;
 	}
-	printf("conference %lld (%s): %d in now\n", pinconf->conference.id,
+	pinconf_print(stdout, "conference %lld (%s): %d in now\n", pinconf->conference.id,
 	    pinconf->conference.name, cJSON_GetArraySize(rows));
 	pinconf_print_table(rows, columns, sizeof(columns) / sizeof(columns[0]));
 	return PINCONF_DONE;
@@ -420,7 +475,7 @@ pinconf_report(struct pinconf *pinconf, const char *done, const char *callid, co
 	    (callid != NULL && cJSON_AddStringToObject(pinconf->document, "callid", callid) == NULL))
 		return pinconf_out_of_memory(pinconf);
 	if (!pinconf->json)
-		printf("%s%s%s conference %lld (%s)\n", text, callid != NULL ? " " : "",
+		pinconf_print(stdout, "%s%s%s conference %lld (%s)\n", text, callid != NULL ? " " : "",
 		    callid != NULL ? callid : "", pinconf->conference.id, pinconf->conference.name);
 	return PINCONF_DONE;
 }
@@ -676,7 +731,7 @@ pinconf_call(struct pinconf *pinconf, char **arguments)
 	    cJSON_AddStringToObject(pinconf->document, "number", number) == NULL)
 		return pinconf_out_of_memory(pinconf);
 	if (!pinconf->json)
-		printf("calling %s into conference %lld (%s): call %s\n", number,
+		pinconf_print(stdout, "calling %s into conference %lld (%s): call %s\n", number,
 		    pinconf->conference.id, pinconf->conference.name, callid);
 	return PINCONF_DONE;
 }
@@ -759,7 +814,7 @@ pinconf_finish(struct pinconf *pinconf, int rc)
 	char *text;
 
 	if (rc != PINCONF_DONE) {
-		fprintf(stderr, "pinconf: %s\n", pinconf->why);
+		pinconf_print(stderr, "pinconf: %s\n", pinconf->why);
 		if (!pinconf->json)
 			return;
 		cJSON_Delete(pinconf->document);
@@ -770,7 +825,7 @@ pinconf_finish(struct pinconf *pinconf, int rc)
 	if (!pinconf->json || pinconf->document == NULL)
 		return;
 	if ((text = cJSON_Print(pinconf->document)) != NULL)
-		printf("%s\n", text);
+		pinconf_print(stdout, "%s\n", text);
 	free(text);
 }
 
@@ -790,7 +845,7 @@ pinconf_options(struct pinconf *pinconf, int argc, char **argv, char **words, in
 		else if (options && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0))
 			*help = 1;
 		else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "pinconf: unknown option %.40s\n", argv[i]);
+			pinconf_print(stderr, "pinconf: unknown option %.40s\n", argv[i]);
 			return -1;
 		} else
 			words[(*count)++] = argv[i];
@@ -808,7 +863,7 @@ main(int argc, char *argv[])
 
 	memset(&pinconf, 0, sizeof(pinconf));
 	if ((words = calloc((size_t)argc + 1, sizeof(*words))) == NULL) {
-		fprintf(stderr, "pinconf: out of memory\n");
+		pinconf_print(stderr, "pinconf: out of memory\n");
 		return PINCONF_FAILED;
 	}
 	if (pinconf_options(&pinconf, argc, argv, words, &count, &help) != 0) {
@@ -824,9 +879,9 @@ main(int argc, char *argv[])
 	command = count > 0 ? pinconf_find_command(words[0]) : NULL;
 	if (command == NULL || count - 1 != command->arguments) {
 		if (count > 0 && command == NULL)
-			fprintf(stderr, "pinconf: unknown command %.40s\n", words[0]);
+			pinconf_print(stderr, "pinconf: unknown command %.40s\n", words[0]);
 		else if (count > 0)
-			fprintf(stderr, "pinconf: %s takes %d argument%s\n", command->name,
+			pinconf_print(stderr, "pinconf: %s takes %d argument%s\n", command->name,
 			    command->arguments, command->arguments == 1 ? "" : "s");
 		pinconf_usage(stderr);
 		free(words);

@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "cgi.h"
@@ -21,7 +24,7 @@
 
 /*
  * The one piece of state outside struct service: a signal handler can reach
- * nothing else.  Set by SIGTERM; the loop stops before its next accept.
+ * nothing else.  Set by SIGTERM; the loop stops before its next wait.
  */
 static volatile sig_atomic_t service_stopping;
 
@@ -261,14 +264,15 @@ service_on_sigterm(int signal_number)
 }
 
 /*
- * SIGTERM is blocked while a request is served, so that no read, write or
- * sleep of the request is cut short, and let through only while we wait in
- * accept, which it then interrupts (FCGI_FAIL_ACCEPT_ON_INTR, no SA_RESTART).
+ * SIGTERM is blocked all the time but in the wait for a connection, so that
+ * no read, write or sleep of a request is cut short.  *waiting is the mask
+ * to wait with: the process's, with SIGTERM let through.
  */
 static int
-service_signals(sigset_t *term)
+service_signals(sigset_t *waiting)
 {
 	struct sigaction action;
+	sigset_t term;
 
 	memset(&action, 0, sizeof(action));
 	action.sa_handler = SIG_IGN;
@@ -278,22 +282,50 @@ service_signals(sigset_t *term)
 	sigemptyset(&action.sa_mask);
 	if (sigaction(SIGTERM, &action, NULL) != 0)
 		return -1;
-	sigemptyset(term);
-	sigaddset(term, SIGTERM);
-	return sigprocmask(SIG_BLOCK, term, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &term, waiting) != 0)
+		return -1;
+	return sigdelset(waiting, SIGTERM);
 }
 
-/* Wait for the next request; -1 when SIGTERM came or accept failed. */
+/*
+ * Wait for the next request; -1 when SIGTERM came or accept failed.
+ * SIGTERM gets through only inside ppoll, which lets it in atomically: one
+ * that came before ends the wait at once.  (Checking a flag and then
+ * blocking in accept left a moment in which a SIGTERM was spent on the flag,
+ * and the process slept in accept until a request came, to drop it.)
+ * accept runs with SIGTERM blocked, on a listening socket that never blocks:
+ * when another process took the connection, wait again.  So a request that
+ * is accepted is always served, and a stop waits for none.
+ */
 static int
-service_accept(FCGX_Request *fastcgi, const sigset_t *term)
+service_accept(FCGX_Request *fastcgi, const sigset_t *waiting)
 {
-	int rc = -1;
+	struct pollfd listener = { .fd = FCGI_LISTENSOCK_FILENO, .events = POLLIN };
+	int rc;
 
-	sigprocmask(SIG_UNBLOCK, term, NULL);
-	if (!service_stopping)
+	for (;;) {
+		if (service_stopping)
+			return -1;
+		if (ppoll(&listener, 1, NULL, waiting) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
 		rc = FCGX_Accept_r(fastcgi);
-	sigprocmask(SIG_BLOCK, term, NULL);
-	return service_stopping ? -1 : rc;
+		if (rc != -EAGAIN && rc != -EWOULDBLOCK)
+			return rc;
+	}
+}
+
+/* The listening socket, shared by every process of the program, never blocks an accept. */
+static int
+service_listener_nonblocking(void)
+{
+	int flags = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
+
+	return flags < 0 ? -1 : fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, flags | O_NONBLOCK);
 }
 
 /*
@@ -325,7 +357,7 @@ service_serve_fastcgi(struct service *service, service_handler *handler)
 	struct cgi_request request;
 	FCGX_Request fastcgi;
 	FILE *in, *out;
-	sigset_t term;
+	sigset_t waiting;
 	int parsed;
 
 	service->persistent = 1;
@@ -337,12 +369,12 @@ service_serve_fastcgi(struct service *service, service_handler *handler)
 	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	service->config_from_environment = getenv("PINCONF_CONFIG") != NULL &&
 	    *getenv("PINCONF_CONFIG") != '\0';
-	if (service_signals(&term) != 0 || FCGX_InitRequest(&fastcgi, 0,
-	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (service_signals(&waiting) != 0 || service_listener_nonblocking() != 0 ||
+	    FCGX_InitRequest(&fastcgi, FCGI_LISTENSOCK_FILENO, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		fprintf(stderr, "%s: cannot start FastCGI: %s\n", service->program, strerror(errno));
 		return 1;
 	}
-	while (service_accept(&fastcgi, &term) >= 0) {
+	while (service_accept(&fastcgi, &waiting) >= 0) {
 		parameters.context = fastcgi.envp;
 		service_config_from_request(service, fastcgi.envp);
 		in = fopencookie(fastcgi.in, "r", reader);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +28,41 @@ struct sinchapi_buffer {
 	int	 too_long;
 };
 
-/* Call ids and conference ids go into the path unescaped: allow only what needs no escaping. */
+/*
+ * Set the reason a command failed.  A reason longer than api->why is cut:
+ * through vsnprintf, so that no optimisation level's -Wformat-truncation
+ * counts every host and message at its largest and fails the build.
+ */
+static void __attribute__((format(printf, 2, 3)))
+sinchapi_why(struct sinchapi *api, const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	vsnprintf(api->why, sizeof(api->why), format, arguments);
+	va_end(arguments);
+}
+
+/*
+ * Call ids and conference ids go into the path unescaped, one segment each:
+ * allow only what needs no escaping, and at least one letter or digit, so
+ * that no id is a dot segment ("." or "..") that would change the path.
+ */
 static int
 sinchapi_id_ok(const char *id)
 {
 	size_t length = strlen(id);
+	int plain = 0;
 
 	if (length == 0 || length > SINCHAPI_ID_MAX)
 		return 0;
-	for (; *id != '\0'; id++)
-		if (!isalnum((unsigned char)*id) && strchr("-_.:", *id) == NULL)
+	for (; *id != '\0'; id++) {
+		if (isalnum((unsigned char)*id))
+			plain = 1;
+		else if (strchr("-_.:", *id) == NULL)
 			return 0;
-	return 1;
+	}
+	return plain;
 }
 
 /* Copy printable text, dropping control bytes an answer should never hold. */
@@ -225,7 +249,7 @@ sinchapi_init(struct sinchapi *api, const struct config *config)
 	api->config = config;
 	sinchapi_host(api, config->api_url);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(api->why, sizeof(api->why), "cannot initialise libcurl");
+		sinchapi_why(api, "cannot initialise libcurl");
 		return -1;
 	}
 	return 0;
@@ -308,16 +332,16 @@ sinchapi_transport_failure(struct sinchapi *api, CURLcode code, const char *deta
 
 	switch (code) {
 	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(api->why, sizeof(api->why), "no answer from Sinch at %s within %d seconds",
+		sinchapi_why(api, "no answer from Sinch at %s within %d seconds",
 		    api->host, SINCHAPI_TIMEOUT);
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
-		snprintf(api->why, sizeof(api->why), "cannot connect to Sinch at %s: %s",
+		sinchapi_why(api, "cannot connect to Sinch at %s: %s",
 		    api->host, text);
 		break;
 	default:
-		snprintf(api->why, sizeof(api->why), "cannot talk to Sinch at %s: %s",
+		sinchapi_why(api, "cannot talk to Sinch at %s: %s",
 		    api->host, text);
 		break;
 	}
@@ -335,24 +359,24 @@ sinchapi_refusal(struct sinchapi *api, const struct sinchapi_buffer *answer, int
 		snprintf(detail, sizeof(detail), ", error %ld%s%s", error->code,
 		    *error->message != '\0' ? ": " : "", error->message);
 	if (error->code == 40400 || (error->code == 0 && api->status == 404)) {
-		snprintf(api->why, sizeof(api->why), "Sinch at %s: not found (HTTP %ld%s)",
+		sinchapi_why(api, "Sinch at %s: not found (HTTP %ld%s)",
 		    api->host, api->status, detail);
 		return SINCHAPI_NOT_FOUND;
 	}
 	if (error->code == 40101)
-		snprintf(api->why, sizeof(api->why), "Sinch at %s refused the request's time"
+		sinchapi_why(api, "Sinch at %s refused the request's time"
 		    " (HTTP %ld%s): this machine's clock is off; set it right, e.g. with NTP",
 		    api->host, api->status, detail);
 	else if (api->status == 401 || error->code == 40100 || error->code == 40102)
-		snprintf(api->why, sizeof(api->why), "Sinch at %s refused the application key"
+		sinchapi_why(api, "Sinch at %s refused the application key"
 		    " or secret (HTTP %ld%s): check application_key and application_secret in %s",
 		    api->host, api->status, detail, config_path());
 	else if (api->status >= 500) {
 		*transient = 1;
-		snprintf(api->why, sizeof(api->why), "Sinch at %s failed (HTTP %ld%s);"
+		sinchapi_why(api, "Sinch at %s failed (HTTP %ld%s);"
 		    " try again later", api->host, api->status, detail);
 	} else
-		snprintf(api->why, sizeof(api->why), "Sinch at %s refused the request (HTTP %ld%s)",
+		sinchapi_why(api, "Sinch at %s refused the request (HTTP %ld%s)",
 		    api->host, api->status, detail);
 	return SINCHAPI_FAILED;
 }
@@ -379,11 +403,13 @@ sinchapi_send(struct sinchapi *api, const char *method, const char *path, const 
 	snprintf(url, sizeof(url), "%.*s%s", (int)base, api->config->api_url, path);
 	if ((curl = curl_easy_init()) == NULL ||
 	    (headers = sinchapi_headers(api, method, path, body)) == NULL) {
-		snprintf(api->why, sizeof(api->why), "cannot prepare the request to %s: out of memory",
+		sinchapi_why(api, "cannot prepare the request to %s: out of memory",
 		    api->host);
 		goto out;
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
+	/* Send the path that was signed, never one libcurl has folded. */
+	curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -404,7 +430,7 @@ sinchapi_send(struct sinchapi *api, const char *method, const char *path, const 
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	if ((code = curl_easy_perform(curl)) != CURLE_OK) {
 		if (answer->too_long)
-			snprintf(api->why, sizeof(api->why), "Sinch at %s answered more than %d bytes",
+			sinchapi_why(api, "Sinch at %s answered more than %d bytes",
 			    api->host, SINCHAPI_ANSWER_MAX);
 		else {
 			*transient = 1;
@@ -443,8 +469,9 @@ sinchapi_path(struct sinchapi *api, char *path, size_t size, const char *confere
     const char *callid)
 {
 	if (!sinchapi_id_ok(conference) || (callid != NULL && !sinchapi_id_ok(callid))) {
-		snprintf(api->why, sizeof(api->why), "%s is not an id Sinch knows: letters, digits,"
-		    " - _ . : only", sinchapi_id_ok(conference) ? "the call id" : "the conference id");
+		sinchapi_why(api, "%s is not an id Sinch knows: letters, digits,"
+		    " - _ . : only, and a letter or digit at least", sinchapi_id_ok(conference) ?
+		    "the call id" : "the conference id");
 		return -1;
 	}
 	if (callid != NULL)
@@ -468,7 +495,7 @@ sinchapi_conference_participants(struct sinchapi *api, const char *conference,
 		return SINCHAPI_FAILED;
 	if ((rc = sinchapi_request(api, "GET", path, NULL, &answer)) == SINCHAPI_OK &&
 	    sinchapi_parse_participants(answer.data, answer.length, participants, &why) != 0) {
-		snprintf(api->why, sizeof(api->why), "Sinch at %s answered in a shape pinconf"
+		sinchapi_why(api, "Sinch at %s answered in a shape pinconf"
 		    " does not know: %s", api->host, why);
 		rc = SINCHAPI_FAILED;
 	}
@@ -485,7 +512,7 @@ sinchapi_command(struct sinchapi *api, const char *method, const char *path, cJS
 	int rc;
 
 	if (json != NULL && (body = cJSON_PrintUnformatted(json)) == NULL) {
-		snprintf(api->why, sizeof(api->why), "out of memory");
+		sinchapi_why(api, "out of memory");
 		return SINCHAPI_FAILED;
 	}
 	rc = sinchapi_request(api, method, path, body, &answer);
@@ -507,7 +534,7 @@ sinchapi_participant_command(struct sinchapi *api, const char *conference,
 	if ((json = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(json, "command", command) == NULL) {
 		cJSON_Delete(json);
-		snprintf(api->why, sizeof(api->why), "out of memory");
+		sinchapi_why(api, "out of memory");
 		return SINCHAPI_FAILED;
 	}
 	rc = sinchapi_command(api, "PATCH", path, json);
@@ -574,17 +601,17 @@ sinchapi_conference_callout(struct sinchapi *api, const char *conference,
 	int rc = SINCHAPI_FAILED;
 
 	if (!sinchapi_id_ok(conference)) {
-		snprintf(api->why, sizeof(api->why), "the conference id is not an id Sinch knows");
+		sinchapi_why(api, "the conference id is not an id Sinch knows");
 		return SINCHAPI_FAILED;
 	}
 	if ((json = sinchapi_callout_body(conference, cli, number, greeting, locale)) == NULL ||
 	    (body = cJSON_PrintUnformatted(json)) == NULL) {
-		snprintf(api->why, sizeof(api->why), "out of memory");
+		sinchapi_why(api, "out of memory");
 		goto out;
 	}
 	if ((rc = sinchapi_request(api, "POST", "/calling/v1/callouts", body, &answer)) ==
 	    SINCHAPI_OK && sinchapi_parse_callout(answer.data, answer.length, callid, size) != 0) {
-		snprintf(api->why, sizeof(api->why), "Sinch at %s placed the call but its answer"
+		sinchapi_why(api, "Sinch at %s placed the call but its answer"
 		    " has no call id pinconf can use", api->host);
 		rc = SINCHAPI_FAILED;
 	}

@@ -21,9 +21,10 @@ BEGIN;
 --   guess_limit    failed PIN guesses one source (a browser's address or /64,
 --                  a phone number) may make ...
 --   guess_window   ... in this many seconds before it is locked out
---   guess_budget   failed guesses per hour from all sources together; past it
---                  only sources that have joined a conference in the last 30
---                  days may try a PIN (see pinconf-db(5), GUESS LIMITS)
+--   guess_budget   failed guesses per hour from all sources together, 2 or
+--                  more; one source may make half of it (rounded down) in an
+--                  hour; past it a source may only enter a PIN it was
+--                  connected with in the last 30 days (pinconf-db(5), GUESS LIMITS)
 --   identity_limit browser identities getticket.cgi issues to one source (an
 --                  address, a /64) in an hour
 --   call_max_hours a joined call with no DiCE after this many hours counts as
@@ -38,7 +39,10 @@ CREATE TABLE setting (
 	CONSTRAINT "pin_length must be a whole number from 4 to 8"
 		CHECK (name <> 'pin_length' OR (typeof(value) = 'integer' AND value BETWEEN 4 AND 8)),
 	CONSTRAINT "setting value must be a whole number above 0"
-		CHECK (typeof(value) = 'integer' AND value > 0)
+		CHECK (typeof(value) = 'integer' AND value > 0),
+	-- One source may spend half the budget in an hour, so it never spends it alone.
+	CONSTRAINT "guess_budget must be 2 or more: one source may make half of it in an hour"
+		CHECK (name <> 'guess_budget' OR value >= 2)
 ) WITHOUT ROWID;
 INSERT INTO setting(name, value) VALUES ('pin_length', 4), ('guess_limit', 10), ('guess_window', 900),
 	('guess_budget', 20), ('identity_limit', 100), ('call_max_hours', 12);
@@ -164,11 +168,11 @@ CREATE TABLE identity (
 	expires		TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX identity_by_expires ON identity(expires);
+CREATE INDEX identity_by_source ON identity(source, issued);	-- setting identity_limit
 
 -- Failed PIN guesses, by source: 'ip:ADDRESS' (IPv4 browser), 'net:PREFIX/64'
--- (IPv6 browser), 'tel:NUMBER' (phone), 'withheld' (phone without a number,
--- which counts only towards guess_budget).  Delete a source's rows to lift
--- its lockout.
+-- (IPv6 browser), 'tel:NUMBER' (phone), 'withheld' (every phone caller without
+-- a number, together one source).  Delete a source's rows to lift its lockout.
 CREATE TABLE pin_guess (
 	source		TEXT NOT NULL,
 	at		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
@@ -176,12 +180,17 @@ CREATE TABLE pin_guess (
 CREATE INDEX pin_guess_by_source ON pin_guess(source, at);
 CREATE INDEX pin_guess_by_at ON pin_guess(at);
 
--- Sources that joined a conference with a right PIN, and when they last did
+-- Sources that were connected to a conference with a right PIN (a call that
+-- joined, not credentials fetched), per PIN holder, and when they last were
 -- (to the hour: the CGIs rewrite last_joined only once it is an hour old):
--- while guess_budget is spent, only these may still try.
+-- while guess_budget is spent a source may still enter the PIN of a holder
+-- it was connected with in the last 30 days, and no other.
 CREATE TABLE known_source (
-	source		TEXT PRIMARY KEY,
-	last_joined	TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+	source		TEXT NOT NULL,
+	conference_id	INTEGER NOT NULL,
+	attendee_id	INTEGER NOT NULL DEFAULT 0,	-- 0: the conference's own PIN
+	last_joined	TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	PRIMARY KEY (source, conference_id, attendee_id)
 ) WITHOUT ROWID;
 
 -- Every PIN in use, with the dates it admits callers: conference PINs and
@@ -415,32 +424,50 @@ SELECT call.started, call.conference_id, call.conference_name AS conference, cal
 FROM call
 ORDER BY call.started DESC;
 
--- Sources locked out for guessing PINs now, and until when (the CGIs read
--- this view: it is the one statement of the rule).  Lift a lockout with
--- DELETE FROM pin_guess WHERE source = '...';
+-- Sources locked out for guessing PINs now, and until when: guess_limit
+-- failures within guess_window, or half of guess_budget (rounded down) within
+-- the hour, so that no one source spends the budget alone.  'withheld' is
+-- one source like any other.  guesses counts the last hour or guess_window,
+-- whichever is longer.  The CGIs state the same rule in one statement (db.c,
+-- db_guess_check); t/guess-limits.t checks that the two agree.  Lift a
+-- lockout with DELETE FROM pin_guess WHERE source = '...';
 CREATE VIEW locked_out AS
-SELECT pin_guess.source, count(*) AS guesses, max(pin_guess.at) AS last_guess,
-	strftime('%Y-%m-%dT%H:%M:%SZ', (
-		SELECT older.at FROM pin_guess AS older WHERE older.source = pin_guess.source
-		ORDER BY older.at DESC
-		LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
-		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds') AS until
-FROM pin_guess
-WHERE pin_guess.source <> 'withheld'
-  AND pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
-	'-' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds')
-GROUP BY pin_guess.source
-HAVING count(*) >= (SELECT value FROM setting WHERE name = 'guess_limit');
+WITH lock(source, window_nth, hour_nth) AS (
+	SELECT sources.source,
+		(SELECT older.at FROM pin_guess AS older WHERE older.source = sources.source
+		  AND older.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+			'-' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds')
+		 ORDER BY older.at DESC
+		 LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
+		(SELECT older.at FROM pin_guess AS older WHERE older.source = sources.source
+		  AND older.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3600 seconds')
+		 ORDER BY older.at DESC
+		 LIMIT 1 OFFSET (SELECT value / 2 FROM setting WHERE name = 'guess_budget') - 1)
+	FROM (SELECT DISTINCT source FROM pin_guess) AS sources)
+SELECT lock.source,
+	(SELECT count(*) FROM pin_guess WHERE pin_guess.source = lock.source
+	  AND pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || max(3600,
+		(SELECT value FROM setting WHERE name = 'guess_window')) || ' seconds')) AS guesses,
+	(SELECT max(pin_guess.at) FROM pin_guess WHERE pin_guess.source = lock.source) AS last_guess,
+	max(coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', lock.window_nth,
+		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds'), ''),
+	    coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', lock.hour_nth, '+3600 seconds'), '')) AS until
+FROM lock
+WHERE lock.window_nth IS NOT NULL OR lock.hour_nth IS NOT NULL
+ORDER BY lock.source;
 
--- Failed guesses of the last hour from all sources against guess_budget.
--- When spent is at least budget, sources not in known_source (joined within
--- 30 days) are refused until the oldest of those guesses is an hour old.
+-- Failed guesses of the last hour from all sources against guess_budget, and
+-- the most one source may make in an hour (per_source, half the budget).
+-- When spent is at least budget, a source may only enter the PIN of a holder
+-- it was connected with (known_source), until the oldest of those guesses is
+-- an hour old.
 CREATE VIEW guess_budget AS
 SELECT (SELECT value FROM setting WHERE name = 'guess_budget') AS budget,
 	count(*) AS spent,
-	strftime('%Y-%m-%dT%H:%M:%SZ', min(at), '+1 hour') AS oldest_expires
+	strftime('%Y-%m-%dT%H:%M:%SZ', min(at), '+1 hour') AS oldest_expires,
+	(SELECT value / 2 FROM setting WHERE name = 'guess_budget') AS per_source
 FROM pin_guess
-WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour');
+WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3600 seconds');
 
 -- Call records older than a cutoff: DELETE FROM call WHERE callid IN
 -- (SELECT callid FROM old_call WHERE started < '2026-01-01');

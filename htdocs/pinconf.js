@@ -187,9 +187,12 @@
 	 * getticket.cgi's rule: trimmed, 1 to 64 characters (code points, not
 	 * bytes or UTF-16 units), none of them a control character.
 	 */
+	/* Controls, bidirectional and invisible format characters: cgi.c's cgi_code_point_unsafe(). */
+	const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\u{e0001}\u{e0020}-\u{e007f}]/u;
+
 	function nameProblem(name) {
 		const length = [...name].length;
-		if (length < 1 || length > NAME_MAX || /\p{Cc}/u.test(name))
+		if (length < 1 || length > NAME_MAX || UNSAFE_IN_NAME.test(name))
 			return MESSAGES.name;
 		return '';
 	}

@@ -28,7 +28,7 @@ TRIGGERS = {
     'attendee_assigns_pin_on_insert', 'attendee_assigns_pin_on_update',
     'conference_deletes_attendees',
 }
-CHECKS = {'setting': 3, 'conference': 10, 'attendee': 2, 'dial_in': 2, 'call': 2,
+CHECKS = {'setting': 4, 'conference': 10, 'attendee': 2, 'dial_in': 2, 'call': 2,
           'identity': 0, 'pin_guess': 0, 'known_source': 0}
 
 PIN_FORMAT = ('pin must be digits only', 'pin_length')
@@ -186,9 +186,14 @@ def test_settings():
            'guess_budget is 20 at first, and the refused changes kept it')
     accepted(db, 'guess_budget 100 is accepted',
              "UPDATE setting SET value = 100 WHERE name = 'guess_budget'")
-    accepted(db, 'guess_budget 1 is accepted', "UPDATE setting SET value = 1 WHERE name = 'guess_budget'")
-    tap.ok(db.execute('SELECT budget, spent FROM guess_budget').fetchone() == (1, 0),
-           'the guess_budget view shows the setting and no guesses spent')
+    refused(db, 'guess_budget 1 is refused: one source may make half of it, so it must be 2 or more',
+            "UPDATE setting SET value = 1 WHERE name = 'guess_budget'", (),
+            ('guess_budget must be 2 or more', 'half of it'))
+    accepted(db, 'guess_budget 2 is accepted', "UPDATE setting SET value = 2 WHERE name = 'guess_budget'")
+    tap.ok(db.execute('SELECT budget, spent, per_source FROM guess_budget').fetchone() == (2, 0, 1),
+           'the guess_budget view shows the setting, no guesses spent, and 1 a source an hour')
+    accepted(db, 'guess_limit 1 is accepted (the limit on one source is not tied to the budget)',
+             "UPDATE setting SET value = 1 WHERE name = 'guess_limit'")
 
 
 def test_pin_format():

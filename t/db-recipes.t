@@ -273,9 +273,9 @@ def seed(db):
     ]
     db.executemany('INSERT INTO identity(user_id, display_name, conference_id, attendee_id, pin,'
                    ' source, issued, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', identities)
-    db.executemany('INSERT INTO known_source(source, last_joined) VALUES (?, ?)',
-                   [('tel:+46701111111', utc(9)), ('net:2001:db8:1:2::/64', utc(3)),
-                    ('tel:+46705555555', '2025-06-01T08:00:10Z')])
+    db.executemany('INSERT INTO known_source(source, conference_id, attendee_id, last_joined) VALUES (?, ?, ?, ?)',
+                   [('tel:+46701111111', weekly, 0, utc(9)), ('net:2001:db8:1:2::/64', weekly, anna, utc(3)),
+                    ('tel:+46705555555', weekly, 0, '2025-06-01T08:00:10Z')])
     # A conference that is over, with an attendee, for pin-length to leave alone.
     db.execute("INSERT INTO conference(name, pin, starts_on, ends_on)"
                " VALUES ('Autumn kickoff', '1357', '2025-09-01', '2025-09-30')")
@@ -477,11 +477,11 @@ def check_failed_pins_sources(db, out):
 
 def check_locked_out(db, out):
     got = [(row['source'], row['guesses']) for row in out.dicts()]
-    expect(got == [('ip:203.0.113.7', 10)],
-           'showed %r, want only ip:203.0.113.7 with 10 (withheld is never locked out)' % got)
+    expect(got == [('ip:203.0.113.7', 10), ('withheld', 11)],
+           'showed %r, want ip:203.0.113.7 with 10 and withheld (one source) with 11' % got)
     until = out.dicts()[0]['until']
-    # The oldest of its 10 guesses, 10 minutes ago, leaves the 15-minute window in 5.
-    expect(utc(-4) <= until <= utc(-6), 'locked out until %r, want about 5 minutes from now' % until)
+    # Its 10 guesses are half the budget of 20: the oldest, 10 minutes ago, leaves the hour in 50.
+    expect(utc(-49) <= until <= utc(-51), 'locked out until %r, want about 50 minutes from now' % until)
 
 
 def check_guess_budget(db, out):
@@ -491,7 +491,7 @@ def check_guess_budget(db, out):
 
 
 def check_lift_lockout(db, out):
-    expect(one(db, 'SELECT count(*) FROM locked_out') == 0, 'still locked out')
+    expect(one(db, "SELECT count(*) FROM locked_out WHERE source = 'ip:203.0.113.7'") == 0, 'still locked out')
     expect(one(db, "SELECT count(*) FROM pin_guess WHERE source = 'ip:203.0.113.7'") == 0,
            'guesses of ip:203.0.113.7 remain')
     expect(one(db, 'SELECT count(*) FROM pin_guess') == 26, "other sources' guesses went too")
@@ -500,7 +500,8 @@ def check_lift_lockout(db, out):
 
 def check_known_source_add(db, out):
     expect(one(db, "SELECT count(*) FROM known_source WHERE source = 'tel:+46701234567'"
-                   " AND last_joined >= ?", utc(1)) == 1, 'the number is not known now')
+                   " AND conference_id = 1 AND attendee_id = 0 AND last_joined >= ?", utc(1)) == 1,
+           "the number is not known now for Weekly sync's PIN")
     got = [row['source'] for row in out.dicts()]
     want = ['tel:+46701234567', 'net:2001:db8:1:2::/64', 'tel:+46701111111', 'tel:+46705555555']
     expect(got == want, 'showed %r, want %r' % (got, want))

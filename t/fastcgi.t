@@ -5,6 +5,9 @@
 import http.client
 import os
 import signal
+import socket
+import struct
+import subprocess
 import sys
 import threading
 import time
@@ -212,6 +215,96 @@ def main(t):
     r = wait_for(lambda: (lambda r: r.status == 200 and r)(server.post(ice_phone(new_callid()))), 10)
     t.ok(r, 'after the processes crash (SIGKILL) the process manager starts new ones')
     t.ok(not set(pids) & set(server.fastcgi_pids()), 'served by new processes')
+    test_sigterm_before_accept(t, scratch)
+
+
+def fastcgi_request(connection, params, body):
+    """One FastCGI request (responder, id 1) written to connection."""
+    def record(kind, content=b''):
+        return struct.pack('>BBHHBx', 1, kind, 1, len(content), 0) + content
+
+    def pair(name, value):
+        name, value = name.encode(), value.encode()
+        return b''.join(bytes([len(x)]) if len(x) < 128 else struct.pack('>I', len(x) | 0x80000000)
+                        for x in (name, value)) + name + value
+
+    encoded = b''.join(pair(name, value) for name, value in params.items())
+    connection.sendall(record(1, struct.pack('>HB5x', 1, 0)) + record(4, encoded) + record(4) +
+                       record(5, body) + record(5))
+
+
+def fastcgi_response(connection):
+    """The STDOUT of a FastCGI response, and whether END_REQUEST came; b'' and False if the process hung up."""
+    stdout, ended, data = b'', False, b''
+    while True:
+        try:
+            chunk = connection.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        data += chunk
+        while len(data) >= 8:
+            _, kind, _, length, padding = struct.unpack('>BBHHB', data[:7])
+            if len(data) < 8 + length + padding:
+                break
+            if kind == 6:
+                stdout += data[8:8 + length]
+            ended = ended or kind == 3
+            data = data[8 + length + padding:]
+    return stdout, ended
+
+
+def test_sigterm_before_accept(t, scratch):
+    """Issue 20: a SIGTERM between the "stopping?" check and accept() dropped the next request.
+
+    faultinject.so sends the process SIGTERM in exactly that moment, from its
+    first accept(); the test is the web server, over a socket of its own.
+    """
+    listener_path = scratch.path('sigterm.sock')
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(listener_path)
+    listener.listen(8)
+    environment = dict(os.environ, LD_PRELOAD=os.environ['PINCONF_FAULTINJECT'], PINCONF_SIGTERM_BEFORE_ACCEPT='1',
+                       PINCONF_CONFIG=scratch.config)
+    if pinconf.cgis_are_sanitized():
+        options = environment.get('ASAN_OPTIONS', '')
+        environment['ASAN_OPTIONS'] = (options + ':' if options else '') + 'verify_asan_link_order=0'
+    process = subprocess.Popen([os.path.join(os.environ['PINCONF_CGIBINDIR'], 'callback.cgi')],
+                               stdin=listener.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=environment, preexec_fn=pinconf._die_with_parent())
+    listener.close()
+    callid = new_callid()
+    body = pinconf.encode(ice_phone(callid))
+    headers = pinconf.signed_callback_headers(body)
+    params = {'GATEWAY_INTERFACE': 'CGI/1.1', 'SERVER_PROTOCOL': 'HTTP/1.1', 'REQUEST_METHOD': 'POST',
+              'SCRIPT_NAME': pinconf.CALLBACK_PATH, 'REQUEST_URI': pinconf.CALLBACK_PATH,
+              'SERVER_NAME': '127.0.0.1', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
+              'CONTENT_TYPE': headers['Content-Type'], 'CONTENT_LENGTH': str(len(body)),
+              'HTTP_X_TIMESTAMP': headers['X-Timestamp'], 'HTTP_AUTHORIZATION': headers['Authorization']}
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.settimeout(10)
+    stdout, ended = b'', False
+    try:
+        connection.connect(listener_path)
+        fastcgi_request(connection, params, body)
+        stdout, ended = fastcgi_response(connection)
+    finally:
+        connection.close()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    stderr = process.stderr.read().decode('utf-8', errors='replace')
+    if 'faultinject: SIGTERM before accept' not in stderr:
+        t.skip('SIGTERM just before accept: the request is served, then the process exits',
+               'LD_PRELOAD cannot reach accept() in this build (static libfcgi?)')
+        return
+    t.ok(ended and b'runMenu' in stdout, 'SIGTERM just before accept: the request accepted next is served whole',
+         diag=stdout[:300])
+    t.ok(scratch.call(callid), 'SIGTERM just before accept: and its call is recorded')
+    t.is_(process.returncode, 0, 'SIGTERM just before accept: then the process exits, status 0')
 
 
 pinconf.run(main)

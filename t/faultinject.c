@@ -3,13 +3,19 @@
  * PINCONF_FAULT=N:CODE makes the Nth sqlite3_step() the program calls return
  * CODE (BUSY, IOERR, FULL, READONLY, CORRUPT) without running, and
  * sqlite3_errcode()/sqlite3_errmsg() of that connection say so until its
- * next step, as SQLite itself would.  Test code only, never installed.
+ * next step, as SQLite itself would.  PINCONF_SIGTERM_BEFORE_ACCEPT=1 (for
+ * t/fastcgi.t) makes the first accept() send the process SIGTERM just before
+ * it accepts: the moment between "stopping?" and the wait.  Test code only,
+ * never installed.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <sqlite3.h>
 
@@ -97,4 +103,21 @@ sqlite3_errmsg(sqlite3 *db)
 	if (real_errmsg == NULL)
 		real_errmsg = (const char *(*)(sqlite3 *))dlsym(RTLD_NEXT, "sqlite3_errmsg");
 	return real_errmsg(db);
+}
+
+int
+accept(int listener, struct sockaddr *address, socklen_t *length)
+{
+	static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+	static int raised;
+	const char *wanted = getenv("PINCONF_SIGTERM_BEFORE_ACCEPT");
+
+	if (real_accept == NULL)
+		real_accept = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "accept");
+	if (!raised && wanted != NULL && strcmp(wanted, "1") == 0) {
+		raised = 1;
+		fprintf(stderr, "faultinject: SIGTERM before accept\n");
+		raise(SIGTERM);
+	}
+	return real_accept(listener, address, length);
 }

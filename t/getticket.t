@@ -204,8 +204,8 @@ def main(t):
         lifetime = None
     t.is_(lifetime, 14400.0, 'the identity expires identity_lifetime (14400 s) after it was issued')
     t.is_(guesses(), 0, 'the right PIN records no guess')
-    t.is_(scratch.query('SELECT source FROM known_source'), [{'source': 'ip:127.0.0.1'}],
-          'a right PIN makes the source known (known_source)')
+    t.is_(scratch.query('SELECT source FROM known_source'), [],
+          'credentials fetched do not make the source known (only a call that joins does)')
 
     r2, _ = ask('Ann', RIGHT, 'the same name again')
     second = r2.json if isinstance(r2.json, dict) else {}
@@ -455,6 +455,65 @@ def main(t):
          'the secret is in no answer and no log line')
     t.ok(not re.search(r'\b(4321|2468|6666)\b', '\n'.join(server.log_since(first_mark))),
          'no log line holds a PIN', diag=[l for l in server.log_since(first_mark) if re.search(r'\d{4}', l)])
+    test_identity_limit(t, scratch, server)
+    test_name_characters(t, scratch, server)
+
+
+def test_name_characters(t, scratch, server):
+    """Issue 20: names may hold no C1 control, bidirectional override or invisible format character."""
+    for name, what in (('Eve\u009b2J', 'U+009B, the 8-bit CSI'), ('Eve\u0085', 'U+0085, a C1 newline'),
+                       ('Eve\u202eevil', 'U+202E, a right-to-left override'),
+                       ('Eve\u2066x\u2069', 'U+2066 and U+2069, an isolate'),
+                       ('Eve\u200b', 'U+200B, a zero-width space'), ('E\u00adve', 'U+00AD, a soft hyphen'),
+                       ('Eve\ufeff', 'U+FEFF, a byte order mark'), ('Eve\U000e0041', 'U+E0041, a tag')):
+        before = scratch.counts()
+        r = getticket(server, name, RIGHT)
+        t.is_((r.status, (r.json or {}).get('error') if isinstance(r.json, dict) else None, scratch.counts()),
+              (400, NAME_RULE, before), 'a name with %s is refused (400), nothing written' % what)
+    r = getticket(server, 'Åsa Öberg \u05e9\u05dc\u05d5\u05dd', RIGHT)
+    t.is_(r.status, 200, 'a name in other scripts (Swedish, Hebrew) is fine')
+
+
+def test_identity_limit(t, scratch, server):
+    """Issue 20: 30 joins in a row from one address made 30 identities; expired ones lingered."""
+    def ago(seconds):
+        return (datetime.datetime.now(datetime.timezone.utc)
+                - datetime.timedelta(seconds=seconds)).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+    scratch.execute('DELETE FROM identity')
+    scratch.execute("UPDATE setting SET value = 3 WHERE name = 'identity_limit'")
+    statuses = [getticket(server, 'Ann', RIGHT).status for n in range(3)]
+    t.is_(statuses, [200] * 3, 'identity_limit 3: three joins from one address get credentials')
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Ann', RIGHT)
+    t.is_((r.status, (r.json or {}).get('error') if isinstance(r.json, dict) else None),
+          (429, 'Too many joins from your network. Please try again later.'),
+          'identity_limit 3: the fourth join in the hour gets 429 and says why')
+    t.between(int(r.headers.get('retry-after') or 0), 3590, 3600,
+              'identity_limit: Retry-After is when the oldest of the hour ages out')
+    t.is_(scratch.counts(), before, 'identity_limit: the refused join writes nothing')
+    t.is_(len(server.log_since(mark)), 1, 'identity_limit: the refusal writes one log line')
+    user_id = scratch.query('SELECT user_id FROM identity LIMIT 1')[0]['user_id']
+    r = getticket(server, 'Ann', RIGHT, user_id)
+    t.is_(r.status, 200, 'identity_limit: renewing an id it holds is not a new identity, and still works')
+    scratch.execute('UPDATE identity SET issued = ?', (ago(3700),))
+    r = getticket(server, 'Ann', RIGHT)
+    t.is_(r.status, 200, 'identity_limit: identities issued over an hour ago no longer count')
+    # Expired identities go on the path that adds them, all of them, not 50 a DiCE.
+    scratch.execute('DELETE FROM identity')
+    for n in range(120):
+        scratch.execute("INSERT INTO identity(user_id, display_name, conference_id, pin, source, issued, expires)"
+                        " VALUES (?, 'Old', 1, ?, 'ip:192.0.2.9', ?, ?)",
+                        ('u-old%017d' % n, RIGHT, ago(7200), ago(60)))
+    scratch.execute("INSERT INTO identity(user_id, display_name, conference_id, pin, source, issued, expires)"
+                    " VALUES ('u-recentlyexpired000000', 'Recent', 1, ?, 'ip:192.0.2.9', ?, ?)",
+                    (RIGHT, ago(600), ago(60)))
+    r = getticket(server, 'Ann', RIGHT)
+    left = scratch.query('SELECT display_name, count(*) AS n FROM identity GROUP BY 1 ORDER BY 1')
+    t.is_((r.status, left), (200, [{'display_name': 'Ann', 'n': 1}, {'display_name': 'Recent', 'n': 1}]),
+          'identity_limit: a join deletes all 120 expired identities issued over an hour ago;'
+          ' one expired but issued within the hour stays, for the limit to count')
+    scratch.execute("UPDATE setting SET value = 100 WHERE name = 'identity_limit'")
 
 
 pinconf.run(main)

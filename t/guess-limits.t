@@ -2,7 +2,8 @@
 # guess-limits.t: wrong PINs at getticket.cgi count per source (an IPv4
 # address, an IPv6 /64, the client behind a trusted proxy); a source with
 # guess_limit failures in guess_window is locked out (429 with Retry-After);
-# past the hour's guess_budget only sources that joined before may try.
+# one source makes at most half of guess_budget wrong PINs an hour; past the
+# budget a source may only enter a PIN it was connected with (issue 20).
 import datetime
 import os
 import re
@@ -10,9 +11,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
-from pinconf import getticket  # noqa: E402
+from pinconf import action_name, getticket, ice_browser, new_callid  # noqa: E402
 
 RIGHT = '4321'
+OTHER = '8642'
 TOO_MANY = 'Too many wrong PINs from your network. Please try again later.'
 
 
@@ -185,16 +187,28 @@ def test_proxy(t):
           'untrusted: without trusted_proxies X-Forwarded-For is ignored')
 
 
+def join_call(t, server, name, address, what):
+    """Credentials, then a browser call that joins: what makes a source known."""
+    r = getticket(server, name, RIGHT, headers=from_(address))
+    user = (r.json or {}).get('userId') if isinstance(r.json, dict) else None
+    call = server.post(ice_browser(new_callid(), RIGHT, user=user))
+    t.is_((r.status, action_name(call.json)), (200, 'connectConf'), what)
+    return user
+
+
 def test_budget(t):
     scratch = pinconf.Scratch('guess-limits-budget', settings={'guess_budget': 5, 'guess_limit': 3})
     scratch.add_conference('Weekly sync', RIGHT)
+    scratch.add_conference('Board', OTHER)
     scratch.write_config(trusted_proxies='127.0.0.1')
     server = pinconf.start_server(scratch)
 
     r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
-    t.is_(r.status, 200, 'budget: a regular participant joins from 192.0.2.1')
-    t.is_([row['source'] for row in scratch.query('SELECT source FROM known_source')], ['ip:192.0.2.1'],
-          'budget: 192.0.2.1 is now a known source')
+    t.is_((r.status, scratch.query('SELECT source FROM known_source')), (200, []),
+          'budget: credentials alone do not make 192.0.2.1 a known source')
+    join_call(t, server, 'Ann', '192.0.2.1', 'budget: a regular participant joins a call from 192.0.2.1')
+    t.is_(scratch.query('SELECT source, attendee_id FROM known_source'), [{'source': 'ip:192.0.2.1', 'attendee_id': 0}],
+          'budget: the call that joined makes 192.0.2.1 known, for the PIN it joined with')
 
     # An attacker with many addresses, one guess each.
     statuses = []
@@ -204,8 +218,9 @@ def test_budget(t):
     t.is_(statuses[:5], [404] * 5, 'budget: the first 5 wrong PINs (guess_budget 5) get 404')
     t.is_(statuses[5:], [429] * 25, 'budget: every later guess from a new address gets 429')
     t.is_(count(scratch), 5, 'budget: 30 addresses made only guess_budget (5) failures in the hour')
-    t.is_(scratch.query('SELECT budget, spent FROM guess_budget'), [{'budget': 5, 'spent': 5}],
-          'budget: the guess_budget view shows it spent')
+    t.is_(scratch.query('SELECT budget, spent, per_source FROM guess_budget'),
+          [{'budget': 5, 'spent': 5, 'per_source': 2}],
+          'budget: the guess_budget view shows it spent, and 2 (half of 5) a source an hour')
 
     before, mark = scratch.counts(), server.log_mark()
     r = getticket(server, 'Eve', RIGHT, headers=from_('203.0.113.200'))
@@ -215,28 +230,26 @@ def test_budget(t):
     t.between(seconds_until(expires), retry_after(r) - 2, retry_after(r) + 1,
               "budget: the guess_budget view's oldest_expires agrees with Retry-After")
     r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
-    t.is_(r.status, 200, 'budget: the known source still gets in with the right PIN')
+    t.is_(r.status, 200, 'budget: the known source still gets credentials for the PIN it joined with')
     # A join rewrites last_joined only when it is over an hour old: most joins write nothing.
     half_hour_ago = ago(1800)
     scratch.execute('UPDATE known_source SET last_joined = ?', (half_hour_ago,))
-    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    join_call(t, server, 'Ann', '192.0.2.1', 'budget: the known source joins a call while the budget is spent')
     t.is_(scratch.query('SELECT last_joined FROM known_source'), [{'last_joined': half_hour_ago}],
           'budget: a join half an hour after the last one leaves last_joined as it was')
     scratch.execute('UPDATE known_source SET last_joined = ?', (ago(3700),))
-    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
+    join_call(t, server, 'Ann', '192.0.2.1', 'budget: the known source joins again')
     t.ok(scratch.query('SELECT last_joined FROM known_source')[0]['last_joined'] >= ago(5),
          'budget: a join over an hour after the last one moves last_joined to now')
 
-    for n in range(1, 4):
-        r = getticket(server, 'Ann', '000%d' % n, headers=from_('192.0.2.1'))
-        t.is_(r.status, 404, 'budget: the known source\'s wrong PIN %d is still looked up (404)' % n)
-    before, mark = scratch.counts(), server.log_mark()
-    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
-    check_locked(t, server, scratch, r, mark, before,
-                 'budget: the known source after guess_limit wrong PINs (its own limit)')
+    # Knowing one PIN buys no guesses at any other while the budget is spent.
+    for pin, what in (('0001', 'a wrong PIN'), ('0002', 'another wrong PIN'), (OTHER, "another conference's PIN")):
+        before, mark = scratch.counts(), server.log_mark()
+        r = getticket(server, 'Ann', pin, headers=from_('192.0.2.1'))
+        check_locked(t, server, scratch, r, mark, before,
+                     'budget: the known source, %s (refused like anyone, not looked up)' % what, (3500, 3600))
 
-    # Known means joined within 30 days.
-    scratch.execute('DELETE FROM pin_guess WHERE source = ?', ('ip:192.0.2.1',))
+    # Known means connected within 30 days.
     scratch.execute('UPDATE known_source SET last_joined = ?', (ago(31 * 86400),))
     r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.1'))
     t.is_(r.status, 429, 'budget: a source that last joined 31 days ago is no longer known: 429')
@@ -247,11 +260,74 @@ def test_budget(t):
     t.is_(r.status, 200, 'budget: once the failures are over an hour old a new address gets in again')
 
 
+def test_one_source(t):
+    """Issue 20: one address could make 40 wrong PINs an hour, twice the budget."""
+    scratch = pinconf.Scratch('guess-limits-one-source', settings={'guess_budget': 20})  # schema.sql's defaults
+    scratch.add_conference('Weekly sync', RIGHT)
+    scratch.write_config(trusted_proxies='127.0.0.1')
+    server = pinconf.start_server(scratch)
+    attacker = from_('198.51.100.66')
+    statuses = [getticket(server, 'Eve', '%04d' % (5000 + n), headers=attacker).status for n in range(10)]
+    t.is_(statuses, [404] * 10, 'one source: 10 wrong PINs (guess_limit) get 404')
+    # A quarter of an hour later the window has passed; the hour has not.
+    scratch.execute('UPDATE pin_guess SET at = ?', (ago(16 * 60),))
+    before, mark = scratch.counts(), server.log_mark()
+    r = getticket(server, 'Eve', '5010', headers=attacker)
+    check_locked(t, server, scratch, r, mark, before,
+                 'one source: after guess_window its 11th wrong PIN of the hour is refused (half of guess_budget 20)',
+                 (44 * 60 - 2, 44 * 60 + 1))
+    until = scratch.query("SELECT until FROM locked_out WHERE source = 'ip:198.51.100.66'")
+    t.between(seconds_until(until[0]['until']) if until else None, retry_after(r) - 2, retry_after(r) + 1,
+              "one source: the locked_out view's until agrees with Retry-After")
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.50'))
+    t.is_((r.status, count(scratch)), (200, 10),
+          'one source: the budget is not spent (10 of 20): a newcomer gets in with the right PIN')
+
+    # Whatever guess_limit and guess_window say, a source makes at most half the budget.
+    scratch.execute('DELETE FROM pin_guess')
+    scratch.execute("UPDATE setting SET value = 1000 WHERE name = 'guess_limit'")
+    scratch.execute("UPDATE setting SET value = 60 WHERE name = 'guess_window'")
+    statuses = [getticket(server, 'Eve', '%04d' % (6000 + n), headers=attacker).status for n in range(12)]
+    t.is_(statuses, [404] * 10 + [429] * 2,
+          'one source: with guess_limit 1000 a minute it still makes only 10 (per_source) wrong PINs an hour')
+    r = getticket(server, 'Ann', RIGHT, headers=from_('192.0.2.51'))
+    t.is_(r.status, 200, 'one source: and a newcomer still gets in')
+
+
+def test_known_elsewhere(t):
+    """Issue 20: one PIN made any /64 known, and known sources guessed on past the budget."""
+    scratch = pinconf.Scratch('guess-limits-known', settings={'guess_budget': 6, 'guess_limit': 10})
+    scratch.add_conference('Weekly sync', RIGHT)
+    scratch.add_conference('Board', OTHER)
+    scratch.write_config(trusted_proxies='127.0.0.1')
+    server = pinconf.start_server(scratch)
+    nets = ['2001:db8:%x::1' % n for n in range(1, 4)]
+    for address in nets:
+        join_call(t, server, 'Eve', address, 'known elsewhere: the attacker joins Weekly sync from %s' % address)
+    t.is_(len(scratch.query('SELECT * FROM known_source')), 3, 'known elsewhere: three /64s are known, for PIN %s' % RIGHT)
+    statuses = []
+    for n in range(12):
+        statuses.append(getticket(server, 'Eve', '%04d' % (7000 + n), headers=from_(nets[n % 3])).status)
+    t.is_(statuses, [404] * 6 + [429] * 6,
+          'known elsewhere: their wrong PINs spend the budget (6), then every other PIN they try is refused')
+    r = getticket(server, 'Eve', OTHER, headers=from_(nets[0]))
+    t.is_(r.status, 429, "known elsewhere: another conference's right PIN is refused like a wrong one")
+    t.is_(count(scratch), 6, 'known elsewhere: nothing past the budget was counted or looked up')
+    r = getticket(server, 'Eve', RIGHT, headers=from_(nets[1]))
+    t.is_(r.status, 200, 'known elsewhere: the PIN they were connected with still gets them in')
+    user = r.json.get('userId') if isinstance(r.json, dict) else None
+    call = server.post(ice_browser(new_callid(), OTHER, user=user))
+    t.is_(action_name(call.json), 'hangup', 'known elsewhere: a call with those credentials to another PIN is refused')
+    t.is_(count(scratch), 6, 'known elsewhere: and not counted past the budget')
+
+
 def main(t):
     test_ipv4(t)
     test_ipv6(t)
     test_proxy(t)
     test_budget(t)
+    test_one_source(t)
+    test_known_elsewhere(t)
 
 
 pinconf.run(main)

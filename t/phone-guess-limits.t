@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # phone-guess-limits.t: a phone caller's wrong PINs count against the calling
-# number across calls; a withheld number is never locked out as a group but
-# counts towards the hour's guess_budget, past which only numbers that
-# joined before may try.
+# number across calls; callers without a number are one source, 'withheld';
+# one source makes at most half the hour's guess_budget; past the budget a
+# number may only enter a PIN it joined with before (issue 20).
 import os
 import sys
 
@@ -11,6 +11,7 @@ import pinconf  # noqa: E402
 from pinconf import action_name, says, ice_phone, pie, new_callid  # noqa: E402
 
 RIGHT = '4321'
+OTHER = '8642'
 TOO_MANY = 'There were too many wrong PINs. Please try again later.'
 
 
@@ -94,23 +95,28 @@ def test_number(t):
 def test_withheld(t, scratch, server):
     scratch.execute("UPDATE setting SET value = 2 WHERE name = 'guess_limit'")
     scratch.execute('DELETE FROM pin_guess')
-    for n, cli in enumerate(('', 'anonymous', 'private', 'Unknown', '+', '12', 'abc123456789')):
+    for n, cli in enumerate(('', 'anonymous')):
         call = new_callid()
         r = server.post(ice_phone(call, cli=cli))
         t.is_(action_name(r.json), 'runMenu', 'withheld: a call with cli %r gets the PIN menu' % cli)
         r = server.post(pie(call, '900%d' % n))
-    t.is_(guesses(scratch, 'withheld'), 7, "withheld: the 7 wrong PINs of callers without a number count as 'withheld'")
-    t.is_(scratch.query('SELECT source FROM locked_out'), [], 'withheld: withheld callers are never locked out as a group')
+    t.is_(guesses(scratch, 'withheld'), 2, "withheld: wrong PINs of callers without a number count as 'withheld'")
+    t.is_([row['source'] for row in scratch.query('SELECT source FROM locked_out')], ['withheld'],
+          'withheld: withheld callers are one source, locked out after guess_limit (2) wrong PINs')
+    for cli in ('private', 'Unknown', '+', '12', 'abc123456789'):
+        r = server.post(ice_phone(new_callid(), cli=cli))
+        refused_too_many(t, r, 'withheld: then a call with cli %r' % cli)
     call = new_callid()
-    r = server.post(ice_phone(call, cli='anonymous'))
-    t.is_(action_name(r.json), 'runMenu', 'withheld: after 7 withheld failures (guess_limit 2) a withheld caller is asked')
+    server.post(ice_phone(call, cli='46706666666'))
     r = server.post(pie(call, RIGHT))
-    t.is_(action_name(r.json), 'connectConf', 'withheld: and joins with the right PIN')
+    t.is_(action_name(r.json), 'connectConf', 'withheld: a caller with a number still joins')
+    scratch.execute("DELETE FROM pin_guess WHERE source = 'withheld'")
 
 
 def test_budget(t):
     scratch = pinconf.Scratch('phone-guess-budget', settings={'guess_budget': 5, 'guess_limit': 3})
     scratch.add_conference('Weekly sync', RIGHT)
+    scratch.add_conference('Board', OTHER)
     server = pinconf.start_server(scratch)
     known = '46703333333'
     call = new_callid()
@@ -121,9 +127,10 @@ def test_budget(t):
           'budget: the number is now a known source')
     for n in range(5):
         call = new_callid()
-        server.post(ice_phone(call, cli='anonymous'))
+        server.post(ice_phone(call, cli='4671000000%d' % n))
         server.post(pie(call, '900%d' % n))
-    t.is_(guesses(scratch, 'withheld'), 5, 'budget: withheld callers spent the budget (5 failures)')
+    t.is_(scratch.query('SELECT count(*) AS n FROM pin_guess')[0]['n'], 5,
+          'budget: five numbers spent the budget (5 failures)')
 
     call = new_callid()
     mark = server.log_mark()
@@ -138,24 +145,48 @@ def test_budget(t):
     r = server.post(ice_phone(call, cli=known))
     t.is_(action_name(r.json), 'runMenu', 'budget: the known number is still asked for its PIN')
     r = server.post(pie(call, RIGHT))
-    t.is_(action_name(r.json), 'connectConf', 'budget: and joins with the right PIN')
-    call = new_callid()
-    server.post(ice_phone(call, cli=known))
-    for n in (1, 2, 3):
-        r = server.post(pie(call, '800%d' % n))
-    call = new_callid()
-    r = server.post(ice_phone(call, cli=known))
-    refused_too_many(t, r, 'budget: the known number after guess_limit wrong PINs (its own limit)')
+    t.is_(action_name(r.json), 'connectConf', 'budget: and joins with the PIN it joined with before')
+    for pin, what in (('8001', 'a wrong PIN'), (OTHER, "another conference's PIN")):
+        call = new_callid()
+        server.post(ice_phone(call, cli=known))
+        r = server.post(pie(call, pin))
+        refused_too_many(t, r, 'budget: the known number, %s (no extra guesses for knowing one PIN)' % what)
+    t.is_(scratch.query('SELECT count(*) AS n FROM pin_guess')[0]['n'], 5,
+          'budget: the known number added no guesses past the budget')
     scratch.execute("UPDATE pin_guess SET at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-61 minutes')")
     call = new_callid()
     r = server.post(ice_phone(call, cli='anonymous'))
     t.is_(action_name(r.json), 'runMenu', 'budget: once the failures are an hour old withheld callers are asked again')
 
 
+def test_withheld_attacker(t):
+    """Issue 20: about 7 withheld calls an hour (3 tries each) kept the bridge closed to every newcomer."""
+    scratch = pinconf.Scratch('phone-guess-withheld', settings={'guess_budget': 20})  # schema.sql's defaults
+    scratch.add_conference('Weekly sync', RIGHT)
+    server = pinconf.start_server(scratch)
+    heard = []
+    for n in range(7):
+        call = new_callid()
+        r = server.post(ice_phone(call, cli='anonymous'))
+        heard.append(action_name(r.json))
+        for attempt in range(3):
+            if action_name(r.json) != 'runMenu':
+                break
+            r = server.post(pie(call, '1%d%02d' % (n, attempt)))
+    t.is_(guesses(scratch, 'withheld'), 10, 'withheld attacker: 7 withheld calls make only 10 wrong PINs'
+          ' (half of guess_budget 20)')
+    t.is_(heard[-3:], ['hangup'] * 3, 'withheld attacker: the later withheld calls are refused at once')
+    call = new_callid()
+    server.post(ice_phone(call, cli='46707777777'))
+    r = server.post(pie(call, RIGHT))
+    t.is_(action_name(r.json), 'connectConf', 'withheld attacker: the budget is not spent: a newcomer joins')
+
+
 def main(t):
     scratch, server = test_number(t)
     test_withheld(t, scratch, server)
     test_budget(t)
+    test_withheld_attacker(t)
 
 
 pinconf.run(main)

@@ -258,6 +258,13 @@ def test_errors(t, pinconf_, fake, weekly, scratch):
             'kicking a call Sinch does not know (40400)')
     refused(t, pinconf_('mute', 'Weekly sync', '../x'), 1, r'the call id is not an id Sinch knows',
             'a call id unfit for a path')
+    # Issue 20: libcurl folded /id/CONF/. into /id/CONF, and kick ended the whole conference.
+    for dots in ('.', '..', '...'):
+        before = len(fake.requests())
+        refused(t, pinconf_('kick', 'Weekly sync', dots), 1, r'the call id is not an id Sinch knows',
+                'kick with the call id %r (a dot segment)' % dots)
+        t.is_(fake.requests()[before:], [], 'kick %r sends nothing to Sinch' % dots)
+    t.ok(fake.participant(sid, 'cstay') is not None, 'the refused kicks ended nobody')
 
     before = len(fake.requests())
     wrong = scratch.write_config(path=scratch.path('wrong-secret.conf'), application_secret=OTHER_SECRET,
@@ -335,6 +342,30 @@ def test_errors(t, pinconf_, fake, weekly, scratch):
           'a failure with --json prints one {"error": ...} document')
 
 
+def test_escapes(t, pinconf_, fake, weekly, scratch):
+    """Issue 20: C1 controls (U+009B, the 8-bit CSI) reached the admin's terminal through who and errors."""
+    sid = weekly['sinch_id']
+    evil = 'Eve\u009b2J\u202eevil\u200b'
+    fake.control('participants', {'conference': sid, 'id': 'cevil', 'cli': '\u009b31m', 'duration': 1})
+    scratch.execute("INSERT INTO call(callid, origin, caller, conference_id, conference_name, joined)"
+                    " VALUES ('cevil', 'mxp', ?, ?, 'Weekly sync', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                    (evil, weekly['id']))
+    unsafe = ('\u009b', '\u202e', '\u200b')
+    r = pinconf_('who', 'Weekly sync')
+    t.is_(r.returncode, 0, 'escapes: who with a participant named with C1, bidi and invisible characters exits 0')
+    t.ok(not any(c.encode() in r.stdout for c in unsafe) and b'\x1b' not in r.stdout,
+         'escapes: who prints none of them raw', diag=r.out)
+    t.like(r.out, r'Eve\\u009b2J\\u202eevil\\u200b', 'escapes: who shows them as \\uXXXX')
+    r = pinconf_('--json', 'who', 'Weekly sync')
+    rows = {p.get('callid'): p for p in (r.json or {}).get('participants') or []}
+    t.ok(not any(c.encode() in r.stdout for c in unsafe), 'escapes: --json prints none of them raw')
+    t.is_((rows.get('cevil') or {}).get('name'), evil, 'escapes: --json is still JSON, with the name as it is')
+    r = pinconf_('who', 'Weekly\u009b2J sync')
+    t.ok(r.returncode == 1 and not any(c.encode() in r.stderr for c in unsafe) and '\\u009b' in r.err,
+         'escapes: an error message naming what was typed prints it escaped', diag=r.err)
+    pinconf_('kick', 'Weekly sync', 'cevil')
+
+
 def test_usage(t, pinconf_):
     for arguments, name in (((), 'no command'), (('frobnicate',), 'an unknown command'),
                             (('who',), 'who without CONF'), (('mute', 'x'), 'mute without CALLID'),
@@ -374,6 +405,7 @@ def main(t):
         test_call(t, pinconf_, fake, weekly)
         test_end(t, pinconf_, fake, weekly)
         test_errors(t, pinconf_, fake, weekly, scratch)
+        test_escapes(t, pinconf_, fake, weekly, scratch)
         test_usage(t, pinconf_)
         unsigned = [q['method'] + ' ' + q['path'] for q in fake.requests()
                     if not q['headers'].get('X-Timestamp') or

@@ -46,6 +46,48 @@ test_text(void)
 	tap_ok(!cgi_text_ok("abcde", 4), "text over max bytes is refused");
 }
 
+/* Issue 20: the name rule of getticket.cgi and the page; pinconf escapes the same characters. */
+static void
+test_name(void)
+{
+	static const struct {
+		const char	*text;
+		int		 ok;
+		const char	*name;
+	} cases[] = {
+		{ "Anna Svensson", 1, "a plain name is a name" },
+		{ "\xc3\x85sa \xd7\xa9\xd7\x9c", 1, "Swedish and Hebrew letters are a name" },
+		{ "\xf0\x9f\x98\x80", 1, "an emoji is a name" },
+		{ "Eve\xc2\x9b" "2J", 0, "U+009B (8-bit CSI) is refused" },
+		{ "Eve\xc2\x80", 0, "U+0080, the first C1 control, is refused" },
+		{ "Eve\xc2\x9f", 0, "U+009F, the last C1 control, is refused" },
+		{ "Eve\xc2\xa0x", 1, "U+00A0, just past C1, is allowed" },
+		{ "E\xc2\xadve", 0, "U+00AD soft hyphen is refused" },
+		{ "\xd8\x9c" "Eve", 0, "U+061C Arabic letter mark is refused" },
+		{ "Eve\xe2\x80\x8b", 0, "U+200B zero-width space is refused" },
+		{ "Eve\xe2\x80\x8f", 0, "U+200F right-to-left mark is refused" },
+		{ "Eve\xe2\x80\xae", 0, "U+202E right-to-left override is refused" },
+		{ "Eve\xe2\x81\xa6x", 0, "U+2066 left-to-right isolate is refused" },
+		{ "Eve\xe2\x81\xa0", 0, "U+2060 word joiner is refused" },
+		{ "Eve\xef\xbb\xbf", 0, "U+FEFF byte order mark is refused" },
+		{ "Eve\xf3\xa0\x81\x81", 0, "U+E0041, a tag character, is refused" },
+		{ "Eve\xe2\x80\x90", 1, "U+2010 hyphen, beside the refused range, is allowed" },
+	};
+	size_t i, length;
+	long code;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		tap_ok(cgi_name_ok(cases[i].text, 64) == cases[i].ok, cases[i].name);
+	tap_ok(cgi_name_ok("\xc3\xa9\xc3\xa9", 2) && !cgi_name_ok("\xc3\xa9\xc3\xa9\xc3\xa9", 2),
+	    "a name's length counts characters, not bytes");
+	tap_ok(cgi_character_unsafe("\xc3", &length, &code) && length == 1 && code == -1,
+	    "a truncated sequence is one unsafe byte");
+	tap_ok(cgi_character_unsafe("\x1b[", &length, &code) && length == 1 && code == 0x1b,
+	    "ESC is unsafe");
+	tap_ok(!cgi_character_unsafe("\xe2\x82\xac", &length, &code) && length == 3 && code == 0x20ac,
+	    "the euro sign is three safe bytes");
+}
+
 static void
 test_query(void)
 {
@@ -146,6 +188,7 @@ int
 main(void)
 {
 	test_text();
+	test_name();
 	test_query();
 	test_content_type();
 	test_response();

@@ -5,7 +5,9 @@
 -- Kept: every row.  New: settings identity_limit and call_max_hours; a
 -- conference's owner_id, wait_for_host and end_with_host; an attendee's host
 -- flag; a call's muted state; a call's wait for a host (waiting_for,
--- waiting_since) and the view waiting_for_host (issue 19).
+-- waiting_since) and the view waiting_for_host (issue 19).  Guess limits
+-- (issue 20): known_source is kept per PIN holder and rebuilt from the calls
+-- that joined; a guess_budget below 2 becomes 2.
 --
 -- setting, conference, attendee and call are rebuilt (SQLite cannot change a
 -- CHECK, and ADD COLUMN would not give schema.sql's text): each is renamed
@@ -44,9 +46,14 @@ CREATE TABLE setting (
 	CONSTRAINT "pin_length must be a whole number from 4 to 8"
 		CHECK (name <> 'pin_length' OR (typeof(value) = 'integer' AND value BETWEEN 4 AND 8)),
 	CONSTRAINT "setting value must be a whole number above 0"
-		CHECK (typeof(value) = 'integer' AND value > 0)
+		CHECK (typeof(value) = 'integer' AND value > 0),
+	-- One source may spend half the budget in an hour, so it never spends it alone.
+	CONSTRAINT "guess_budget must be 2 or more: one source may make half of it in an hour"
+		CHECK (name <> 'guess_budget' OR value >= 2)
 ) WITHOUT ROWID;
-INSERT INTO setting(name, value) SELECT name, value FROM setting_v2;
+-- Guess limits (issue 20): a guess_budget below 2 becomes 2 (one source may make half).
+INSERT INTO setting(name, value)
+SELECT name, CASE WHEN name = 'guess_budget' AND value < 2 THEN 2 ELSE value END FROM setting_v2;
 INSERT INTO setting(name, value) VALUES ('identity_limit', 100), ('call_max_hours', 12);
 DROP TABLE setting_v2;
 
@@ -159,6 +166,36 @@ INSERT INTO call(callid, origin, caller, user_id, attendee_id, pin_attempts, con
 SELECT callid, origin, caller, user_id, attendee_id, pin_attempts, conference_id,
 	conference_name, started, joined, ended, end_reason, end_result, duration FROM call_v2;
 DROP TABLE call_v2;
+
+-- Guess limits (issue 20): known_source is kept per PIN holder a source was
+-- connected with, and identities are counted per source for identity_limit.
+-- Known sources are rebuilt from the calls that joined in the last 30 days
+-- (phone callers by number, browsers by the source of their identity):
+-- version 2 made a source known when getticket issued it credentials, which
+-- is no longer enough.
+ALTER TABLE known_source RENAME TO known_source_v2;
+CREATE TABLE known_source (
+	source		TEXT NOT NULL,
+	conference_id	INTEGER NOT NULL,
+	attendee_id	INTEGER NOT NULL DEFAULT 0,	-- 0: the conference's own PIN
+	last_joined	TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	PRIMARY KEY (source, conference_id, attendee_id)
+) WITHOUT ROWID;
+INSERT INTO known_source(source, conference_id, attendee_id, last_joined)
+SELECT source, conference_id, attendee_id, max(joined) FROM (
+	SELECT 'tel:+' || ltrim(caller, '+') AS source, conference_id,
+		coalesce(attendee_id, 0) AS attendee_id, joined FROM call
+	WHERE origin = 'pstn' AND ltrim(caller, '+') <> '' AND ltrim(caller, '+') NOT GLOB '*[^0-9]*'
+	  AND length(ltrim(caller, '+')) BETWEEN 3 AND 15
+	UNION ALL
+	SELECT identity.source, call.conference_id, coalesce(call.attendee_id, 0), call.joined
+	FROM call JOIN identity ON identity.user_id = call.user_id
+	WHERE call.origin = 'mxp')
+WHERE conference_id IS NOT NULL
+  AND joined >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days')
+GROUP BY source, conference_id, attendee_id;
+DROP TABLE known_source_v2;
+CREATE INDEX identity_by_source ON identity(source, issued);	-- setting identity_limit
 
 -- The views and triggers, as schema.sql has them.
 
@@ -369,25 +406,37 @@ FROM call
 ORDER BY call.started DESC;
 
 CREATE VIEW locked_out AS
-SELECT pin_guess.source, count(*) AS guesses, max(pin_guess.at) AS last_guess,
-	strftime('%Y-%m-%dT%H:%M:%SZ', (
-		SELECT older.at FROM pin_guess AS older WHERE older.source = pin_guess.source
-		ORDER BY older.at DESC
-		LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
-		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds') AS until
-FROM pin_guess
-WHERE pin_guess.source <> 'withheld'
-  AND pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
-	'-' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds')
-GROUP BY pin_guess.source
-HAVING count(*) >= (SELECT value FROM setting WHERE name = 'guess_limit');
+WITH lock(source, window_nth, hour_nth) AS (
+	SELECT sources.source,
+		(SELECT older.at FROM pin_guess AS older WHERE older.source = sources.source
+		  AND older.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now',
+			'-' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds')
+		 ORDER BY older.at DESC
+		 LIMIT 1 OFFSET (SELECT value FROM setting WHERE name = 'guess_limit') - 1),
+		(SELECT older.at FROM pin_guess AS older WHERE older.source = sources.source
+		  AND older.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3600 seconds')
+		 ORDER BY older.at DESC
+		 LIMIT 1 OFFSET (SELECT value / 2 FROM setting WHERE name = 'guess_budget') - 1)
+	FROM (SELECT DISTINCT source FROM pin_guess) AS sources)
+SELECT lock.source,
+	(SELECT count(*) FROM pin_guess WHERE pin_guess.source = lock.source
+	  AND pin_guess.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || max(3600,
+		(SELECT value FROM setting WHERE name = 'guess_window')) || ' seconds')) AS guesses,
+	(SELECT max(pin_guess.at) FROM pin_guess WHERE pin_guess.source = lock.source) AS last_guess,
+	max(coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', lock.window_nth,
+		'+' || (SELECT value FROM setting WHERE name = 'guess_window') || ' seconds'), ''),
+	    coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', lock.hour_nth, '+3600 seconds'), '')) AS until
+FROM lock
+WHERE lock.window_nth IS NOT NULL OR lock.hour_nth IS NOT NULL
+ORDER BY lock.source;
 
 CREATE VIEW guess_budget AS
 SELECT (SELECT value FROM setting WHERE name = 'guess_budget') AS budget,
 	count(*) AS spent,
-	strftime('%Y-%m-%dT%H:%M:%SZ', min(at), '+1 hour') AS oldest_expires
+	strftime('%Y-%m-%dT%H:%M:%SZ', min(at), '+1 hour') AS oldest_expires,
+	(SELECT value / 2 FROM setting WHERE name = 'guess_budget') AS per_source
 FROM pin_guess
-WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour');
+WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3600 seconds');
 
 CREATE VIEW old_call AS
 SELECT callid, started, ended FROM call WHERE ended IS NOT NULL OR started < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');

@@ -1,4 +1,4 @@
-/* fuzz-utf8.c: cgi_text_ok(), the check on every name, cli and value Sinch or a browser sends. */
+/* fuzz-utf8.c: cgi_text_ok() and cgi_name_ok(), the checks on every name, cli and value Sinch or a browser sends. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -46,7 +46,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_string(data, size);
-	size_t length;
+	const char *p;
+	size_t length, step;
+	long code;
 
 	if (text == NULL)
 		return 0;
@@ -54,6 +56,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cgi_text_ok(text, 64) != (length >= 1 && length <= 64 &&
 	    reference_ok((const unsigned char *)text)))
 		abort();
+	/* A name is text; walking it character by character stays inside it. */
+	if (cgi_name_ok(text, 64) && !cgi_text_ok(text, 256))
+		abort();
+	for (p = text; *p != '\0'; p += step)
+		if ((cgi_character_unsafe(p, &step, &code) && code >= 0x20 && code < 0x7f) ||
+		    step < 1 || step > 4 || step > strlen(p))
+			abort();
 	free(text);
 	return 0;
 }
