@@ -359,6 +359,43 @@ def test_direct(t, scratch):
     t.is_(status, 403, 'trust_remote_user: a user of another domain is refused')
 
 
+def pinconf_command(scratch, *arguments):
+    import subprocess
+    done = subprocess.run([os.path.join(os.environ['PINCONF_BINDIR'], 'pinconf')] + list(arguments),
+                          env=dict(os.environ, PINCONF_CONFIG=scratch.config), capture_output=True, text=True)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_pinconf_owner(t, scratch, server, box):
+    rc, out, err = pinconf_command(scratch, 'owner', 'add', 'hal@example.com')
+    t.ok(rc == 0 and 'hal@example.com' in out, 'pinconf owner add makes an account', diag=err)
+    mail = box.wait_for('hal@example.com')
+    link = mailbox.link(mail) if mail else None
+    t.ok(link is not None and '/reset?token=' in link, 'and mails a link to set the password')
+    b = Browser(server)
+    b.follow(link)
+    page = b.post('/reset', {'token': b.get(urllib.parse.urlsplit(link).path + '?' +
+                                           urllib.parse.urlsplit(link).query).hidden('token'),
+                             'password': PASSWORD, 'password2': PASSWORD})
+    t.is_(page.status, 200, 'its owner sets a password with the link')
+    t.is_(b.submit('/login', {'email': 'hal@example.com', 'password': PASSWORD}).status, 303,
+          'and logs in with it')
+    rc, out, err = pinconf_command(scratch, 'owner', 'add', 'hal@example.com')
+    t.ok(rc == 1 and 'already has an account' in err, 'pinconf owner add of a taken address fails')
+    rc, out, err = pinconf_command(scratch, 'owner', 'admin', 'hal@example.com')
+    t.ok(rc == 0 and rows(scratch, "SELECT admin FROM owner WHERE email = 'hal@example.com'") == [(1,)],
+         'pinconf owner admin makes an admin')
+    rc, out, err = pinconf_command(scratch, '--json', 'owner', 'list')
+    t.ok(rc == 0 and '"email":\t"hal@example.com"' in out and '"admin":\ttrue' in out,
+         'pinconf owner list lists owners', diag=out[:300])
+    rc, out, err = pinconf_command(scratch, 'owner', 'remove', 'hal@example.com')
+    t.ok(rc == 0 and rows(scratch, "SELECT count(*) FROM owner WHERE email = 'hal@example.com'") == [(0,)],
+         'pinconf owner remove removes the account')
+    t.is_(b.get('/').status, 303, "and its sessions")
+    rc, out, err = pinconf_command(scratch, 'owner', 'remove', 'hal@example.com')
+    t.is_(rc, 1, 'removing an unknown owner fails')
+
+
 def main(t):
     scratch = pinconf.Scratch('owner-accounts')
     box = mailbox.Mailbox(scratch.path('mail'))
@@ -376,6 +413,7 @@ def main(t):
     c = test_forgot_reset(t, scratch, server, box)
     test_change_password(t, scratch, server, c)
     test_limits(t, scratch, server)
+    test_pinconf_owner(t, scratch, server, box)
     test_no_secrets(t, scratch, server, box, [b, c, victim])
     test_mail_failure(t, scratch, server, sendmail, url)
     test_direct(t, scratch)
