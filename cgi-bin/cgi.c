@@ -80,6 +80,13 @@ cgi_request_from_parameters(struct cgi_request *request, const char *program,
 	request->host = parameter(parameters, "HTTP_HOST");
 	request->authorization = parameter(parameters, "HTTP_AUTHORIZATION");
 	request->timestamp = parameter(parameters, "HTTP_X_TIMESTAMP");
+	request->cookie = parameter(parameters, "HTTP_COOKIE");
+	request->path_info = parameter(parameters, "PATH_INFO");
+	request->remote_user = parameter(parameters, "REMOTE_USER");
+	request->https = (parameter(parameters, "HTTPS") != NULL &&
+	    strcasecmp(parameter(parameters, "HTTPS"), "off") != 0) ||
+	    (parameter(parameters, "REQUEST_SCHEME") != NULL &&
+	    strcasecmp(parameter(parameters, "REQUEST_SCHEME"), "https") == 0);
 	if (request->method == NULL)
 		request->method = "";
 	if ((request->path = request_path(parameters)) == NULL)
@@ -354,7 +361,11 @@ void
 cgi_response_free(struct cgi_response *response)
 {
 	free(response->body);
+	size_t i;
+
 	free(response->extra_header);
+	for (i = 0; i < CGI_OWNED_HEADERS_MAX; i++)
+		free(response->owned_headers[i]);
 	cgi_response_init(response);
 }
 
@@ -370,6 +381,22 @@ cgi_response_add_header(struct cgi_response *response, const char *header)
 		}
 	}
 	/* A dropped header may be a security one: never send the rest without it. */
+	response->headers_overflowed = 1;
+	return -1;
+}
+
+int
+cgi_response_add_owned_header(struct cgi_response *response, char *header)
+{
+	size_t i;
+
+	for (i = 0; header != NULL && i < CGI_OWNED_HEADERS_MAX; i++) {
+		if (response->owned_headers[i] == NULL) {
+			response->owned_headers[i] = header;
+			return 0;
+		}
+	}
+	free(header);
 	response->headers_overflowed = 1;
 	return -1;
 }
@@ -403,6 +430,7 @@ cgi_status_text(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -436,6 +464,8 @@ cgi_response_write(const struct cgi_response *response, FILE *out)
 		fprintf(out, "%s\r\n", response->headers[i]);
 	if (response->extra_header != NULL)
 		fprintf(out, "%s\r\n", response->extra_header);
+	for (i = 0; i < CGI_OWNED_HEADERS_MAX && response->owned_headers[i] != NULL; i++)
+		fprintf(out, "%s\r\n", response->owned_headers[i]);
 	fprintf(out, "Content-Length: %zu\r\n\r\n", response->body_length);
 	if (response->body_length > 0 && !response->omit_body)
 		fwrite(response->body, 1, response->body_length, out);
@@ -528,6 +558,24 @@ cgi_cross_site(const struct cgi_request *request, const char **why)
 	host = origin_host(request->origin);
 	if (host == NULL || request->host == NULL || strcasecmp(host, request->host) != 0) {
 		*why = "Origin is not this host";
+		return 1;
+	}
+	return 0;
+}
+
+int
+cgi_cross_site_origin(const struct cgi_request *request, const char *public_url,
+    const char **why)
+{
+	if (public_url == NULL || *public_url == '\0')
+		return cgi_cross_site(request, why);
+	if (request->fetch_site != NULL && strcmp(request->fetch_site, "same-origin") != 0 &&
+	    strcmp(request->fetch_site, "none") != 0) {
+		*why = "Sec-Fetch-Site is not same-origin";
+		return 1;
+	}
+	if (request->origin != NULL && strcasecmp(request->origin, public_url) != 0) {
+		*why = "Origin is not public_url";
 		return 1;
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #define CGI_HEADERS_MAX	16
+#define CGI_OWNED_HEADERS_MAX	4
 
 struct cgi_request {
 	const char	*program;	/* for log lines: "callback.cgi" */
@@ -20,6 +21,10 @@ struct cgi_request {
 	const char	*host;
 	const char	*authorization;
 	const char	*timestamp;	/* X-Timestamp header */
+	const char	*cookie;	/* Cookie header, or NULL */
+	const char	*path_info;	/* PATH_INFO: owner.cgi's page */
+	const char	*remote_user;	/* REMOTE_USER: set by the server's authentication */
+	int		 https;		/* HTTPS=on (or REQUEST_SCHEME=https): the request came encrypted */
 	char		*path;		/* path as the client asked for it, no query */
 	char		*body;		/* NUL-terminated, owned */
 	size_t		 body_length;
@@ -30,6 +35,7 @@ struct cgi_response {
 	const char	*content_type;
 	const char	*headers[CGI_HEADERS_MAX];	/* "Name: value", static strings */
 	char		*extra_header;			/* one owned "Name: value" */
+	char		*owned_headers[CGI_OWNED_HEADERS_MAX];	/* more owned ones */
 	char		*body;				/* owned */
 	size_t		 body_length;
 	int		 headers_overflowed;		/* cgi_response_write() then answers 500 */
@@ -78,6 +84,14 @@ int	 cgi_name_ok(const char *name, size_t max_characters);
  */
 int	 cgi_cross_site(const struct cgi_request *, const char **why);
 
+/*
+ * The same, and with public_url set ("https://conf.example.com", the origin
+ * pinconf is reached at) an Origin must equal it: the Host header, which
+ * DNS rebinding controls, is then not trusted.
+ */
+int	 cgi_cross_site_origin(const struct cgi_request *, const char *public_url,
+	    const char **why);
+
 /* 1 if the request's media type (parameters aside) is type, any case. */
 int	 cgi_content_type_is(const struct cgi_request *, const char *type);
 
@@ -91,6 +105,8 @@ void	 cgi_response_init(struct cgi_response *);
 void	 cgi_response_free(struct cgi_response *);
 /* 0, or -1 when full: then the response is spoiled and written as a bare 500. */
 int	 cgi_response_add_header(struct cgi_response *, const char *header);
+/* The same for a malloc'd header, owned from now on (freed if it does not fit). */
+int	 cgi_response_add_owned_header(struct cgi_response *, char *header);
 /* Take ownership of body (a NUL-terminated string). */
 void	 cgi_response_set_body(struct cgi_response *, int status,
 	    const char *content_type, char *body);

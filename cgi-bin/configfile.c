@@ -90,6 +90,13 @@ static const struct config_key config_keys[] = {
 	STRING(say_keypad_hint, "Press star 6 to mute yourself."),
 	STRING(pinconf_command, BINDIR "/pinconf"),
 	BOOLEAN(debug, "no"),
+	STRING(owner_domains, ""),
+	STRING(sendmail, "/usr/sbin/sendmail"),
+	STRING(mail_from, ""),
+	STRING(public_url, ""),
+	INTEGER(session_idle_hours, "12", 1, 720),
+	INTEGER(session_max_days, "7", 1, 365),
+	BOOLEAN(trust_remote_user, "no"),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -380,6 +387,89 @@ config_check_keypad(const struct config *config, char *why, size_t why_size)
 	return 0;
 }
 
+/* One domain name: labels of letters, digits and dashes, at least one dot. */
+static int
+valid_domain(const char *name, size_t length)
+{
+	size_t i;
+
+	if (length == 0 || length > 253 || name[0] == '.' || name[0] == '-' ||
+	    name[length - 1] == '.' || memchr(name, '.', length) == NULL)
+		return 0;
+	for (i = 0; i < length; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
+		    !(name[i] == '.' && name[i + 1] != '.'))
+			return 0;
+	return 1;
+}
+
+/* "" or domains separated by commas (and spaces). */
+static int
+valid_domain_list(const char *list)
+{
+	size_t length;
+
+	while (*list != '\0') {
+		list += strspn(list, ", ");
+		length = strcspn(list, ", ");
+		if (length > 0 && !valid_domain(list, length))
+			return 0;
+		list += length;
+	}
+	return 1;
+}
+
+/* A bare address local@domain, as mail headers carry it: no spaces, brackets or quotes. */
+static int
+valid_mail_address(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	if (at == NULL || at == address || strchr(address, '@') != at || strlen(address) > 254 ||
+	    strpbrk(address, " <>\"(),;:\\[]") != NULL)
+		return 0;
+	return valid_domain(at + 1, strlen(at + 1));
+}
+
+/* http(s)://host[:port], no path, user or query: the origin links are built from. */
+static int
+valid_public_url(const char *url)
+{
+	const char *host;
+
+	if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+		return 0;
+	if (*host == '\0' || strlen(host) > 200)
+		return 0;
+	for (; *host != '\0'; host++)
+		if (!isalnum((unsigned char)*host) && strchr(".-:[]", *host) == NULL)
+			return 0;
+	return 1;
+}
+
+int
+config_owner_domain_ok(const struct config *config, const char *email)
+{
+	const char *at = strrchr(email, '@'), *list = config->owner_domains;
+	size_t length;
+
+	if (at == NULL || !valid_mail_address(email))
+		return 0;
+	at++;
+	while (*list != '\0') {
+		list += strspn(list, ", ");
+		length = strcspn(list, ", ");
+		if (length > 0 && length == strlen(at) && strncasecmp(list, at, length) == 0)
+			return 1;
+		list += length;
+	}
+	return 0;
+}
+
 static int
 config_check(struct config *config, char *why, size_t why_size)
 {
@@ -447,6 +537,23 @@ config_check(struct config *config, char *why, size_t why_size)
 		return -1;
 	if (*config->pinconf_command != '/') {
 		snprintf(why, why_size, "pinconf_command must be an absolute path");
+		return -1;
+	}
+	if (!valid_domain_list(config->owner_domains)) {
+		snprintf(why, why_size, "owner_domains must be domain names separated by commas");
+		return -1;
+	}
+	if (config->sendmail[0] != '/') {
+		snprintf(why, why_size, "sendmail must be an absolute path");
+		return -1;
+	}
+	if (*config->mail_from != '\0' && !valid_mail_address(config->mail_from)) {
+		snprintf(why, why_size, "mail_from must be an address, local@domain");
+		return -1;
+	}
+	if (*config->public_url != '\0' && !valid_public_url(config->public_url)) {
+		snprintf(why, why_size, "public_url must be http:// or https:// and a host[:port],"
+		    " with no path");
 		return -1;
 	}
 	if (!address_list_ok(config->trusted_proxies)) {

@@ -55,6 +55,13 @@ struct config {
 	char		*say_keypad_hint;
 	char		*pinconf_command;	/* the admin command callback.cgi starts detached */
 	int		 debug;			/* log what is ignored (keypad input) */
+	char		*owner_domains;		/* mail domains that may sign up, comma-separated; "" none */
+	char		*sendmail;		/* run as sendmail -t -oi, message on stdin */
+	char		*mail_from;		/* From of owner.cgi's mails; "" mails nothing */
+	char		*public_url;		/* https://host[:port], no path; links and the Origin check */
+	int		 session_idle_hours;	/* an owner's session ends after this long unused */
+	int		 session_max_days;	/* ... and this long after its log in */
+	int		 trust_remote_user;	/* REMOTE_USER is the owner: only behind the server's login */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */
@@ -68,6 +75,9 @@ int	 config_load(struct config *, const char *path, char *why, size_t why_size);
 
 /* The same for an open stream: what config_load() does after fopen(). */
 int	 config_read(struct config *, FILE *, char *why, size_t why_size);
+
+/* 1 if email's domain is one of owner_domains (without case); 0 when the list is empty. */
+int	 config_owner_domain_ok(const struct config *, const char *email);
 
 /* A config text with its first placeholder ("{date}") replaced by value; malloc'd, NULL on ENOMEM. */
 char	*config_text_fill(const char *text, const char *placeholder, const char *value);

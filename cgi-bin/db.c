@@ -256,7 +256,7 @@ db_access_problem(const char *path, char *buffer, size_t size)
 }
 
 static int
-db_fail(struct db *db, enum db_stmt which, const char *reason)
+db_fail_named(struct db *db, const char *name, const char *reason)
 {
 	char buffer[400];
 	const char *problem = NULL;
@@ -265,9 +265,40 @@ db_fail(struct db *db, enum db_stmt which, const char *reason)
 	if (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)
 		problem = db_access_problem(db->path, buffer, sizeof(buffer));
 	snprintf(db->why, sizeof(db->why), "database %.256s: %.200s (%s)%s%.400s", db->path,
-	    reason, db_statements[which].name, problem != NULL ? ": " : "",
+	    reason, name, problem != NULL ? ": " : "",
 	    problem != NULL ? problem : "");
 	return DB_FAULT;
+}
+
+static int
+db_fail(struct db *db, enum db_stmt which, const char *reason)
+{
+	return db_fail_named(db, db_statements[which].name, reason);
+}
+
+sqlite3_stmt *
+db_prepare_in(struct db *db, sqlite3_stmt **slot, const char *name, const char *sql)
+{
+	if (*slot != NULL) {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+		return *slot;
+	}
+	if (sqlite3_prepare_v2(db->handle, sql, -1, slot, NULL) != SQLITE_OK) {
+		db_fail_named(db, name, sqlite3_errmsg(db->handle));
+		*slot = NULL;
+	}
+	return *slot;
+}
+
+int
+db_step_in(struct db *db, sqlite3_stmt *stmt, const char *name)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	return db_fail_named(db, name, sqlite3_errmsg(db->handle));
 }
 
 static sqlite3_stmt *
@@ -507,6 +538,10 @@ db_close(struct db *db)
 	for (i = 0; i < STMT__MAX; i++) {
 		sqlite3_finalize(db->stmt[i]);
 		db->stmt[i] = NULL;
+	}
+	for (i = 0; i < DB_OWNER_STATEMENTS; i++) {
+		sqlite3_finalize(db->owner_stmt[i]);
+		db->owner_stmt[i] = NULL;
 	}
 	sqlite3_close(db->handle);
 	db->handle = NULL;

@@ -65,11 +65,13 @@ enum db_stmt {
 };
 
 #define DB_SETTINGS	6	/* rows of the setting table */
+#define DB_OWNER_STATEMENTS	32	/* slots for db-owner.c's own statement table */
 
 struct db {
 	sqlite3		*handle;
 	const char	*path;
 	sqlite3_stmt	*stmt[STMT__MAX];
+	sqlite3_stmt	*owner_stmt[DB_OWNER_STATEMENTS];	/* see db-owner.c */
 	char		 why[1024];	/* "database PATH: REASON (STATEMENT)" */
 	int		 busy_timeout_ms;
 	struct timespec	 busy_since;	/* when the current wait for a lock began */
@@ -167,6 +169,14 @@ void	 db_request_done(struct db *);
 int	 db_begin(struct db *);
 int	 db_commit(struct db *);
 void	 db_rollback(struct db *);
+
+/*
+ * For a sibling file's statement table (db-owner.c): the statement sql named
+ * name, prepared once into *slot (or reset and unbound), NULL with why on a
+ * fault; one step of it, SQLITE_ROW or SQLITE_DONE, or DB_FAULT with why.
+ */
+sqlite3_stmt *db_prepare_in(struct db *, sqlite3_stmt **slot, const char *name, const char *sql);
+int	 db_step_in(struct db *, sqlite3_stmt *, const char *name);
 
 /* A value from table setting (pin_length, guess_limit, guess_window, guess_budget, identity_limit). */
 int	 db_setting(struct db *, const char *name, int *value);

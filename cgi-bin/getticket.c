@@ -363,6 +363,7 @@ getticket_handle(struct service *service, struct cgi_request *request, FILE *in,
     struct cgi_response *response)
 {
 	struct getticket getticket = { .service = service, .request = request, .response = response };
+	const char *why_cross;
 	char why[256];
 
 	gettimeofday(&getticket.now, NULL);
@@ -373,6 +374,10 @@ getticket_handle(struct service *service, struct cgi_request *request, FILE *in,
 	if ((getticket.config = service_config(service, why, sizeof(why))) == NULL) {
 		cgi_log(request, "config %s: %s", config_path(), why);
 		cgi_response_json_error(response, 500, "server configuration error");
+		goto out;
+	}
+	if (cgi_cross_site_origin(request, getticket.config->public_url, &why_cross)) {
+		cgi_refuse(request, response, 403, "requests from other sites are refused", why_cross);
 		goto out;
 	}
 	/* Fail closed: a client we cannot place cannot be limited. */

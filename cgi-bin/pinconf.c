@@ -14,7 +14,11 @@
 #include "cgi.h"
 #include "clock.h"
 #include "configfile.h"
+#include "crypto.h"
 #include "db.h"
+#include "db-owner.h"
+#include "mail.h"
+#include "secret.h"
 #include "sinchapi.h"
 
 enum pinconf_exit { PINCONF_DONE = 0, PINCONF_FAILED = 1, PINCONF_USAGE = 2 };
@@ -736,6 +740,158 @@ pinconf_call(struct pinconf *pinconf, char **arguments)
 	return PINCONF_DONE;
 }
 
+/* ---------------------------------------------------------------- owner */
+
+/* An admin-made account waits for its owner this long to set a password. */
+#define PINCONF_OWNER_LINK_SECONDS	(7 * 86400L)
+
+static void
+pinconf_owner_row(void *context, const struct db_owner *owner)
+{
+	cJSON *rows = context, *item;
+
+	if ((item = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddItemToArray(rows, item);
+	cJSON_AddNumberToObject(item, "id", (double)owner->id);
+	cJSON_AddStringToObject(item, "email", owner->email);
+	cJSON_AddBoolToObject(item, "confirmed", owner->confirmed);
+	cJSON_AddBoolToObject(item, "admin", owner->admin);
+	if (*owner->last_login != '\0')
+		cJSON_AddStringToObject(item, "last_login", owner->last_login);
+	else
+		cJSON_AddNullToObject(item, "last_login");
+}
+
+static int
+pinconf_owner_list(struct pinconf *pinconf)
+{
+	static const struct pinconf_column columns[] = {
+		{ "ID", "id" }, { "EMAIL", "email" }, { "CONFIRMED", "confirmed" },
+		{ "ADMIN", "admin" }, { "LAST LOGIN", "last_login" },
+	};
+	cJSON *rows;
+
+	if ((pinconf->document = cJSON_CreateObject()) == NULL ||
+	    (rows = cJSON_AddArrayToObject(pinconf->document, "owners")) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	if (db_owner_each(&pinconf->db, pinconf_owner_row, rows) != DB_OK)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (pinconf->json)
+		return PINCONF_DONE;
+	if (cJSON_GetArraySize(rows) == 0)
+		printf("no owner accounts\n");
+	else
+		pinconf_print_table(rows, columns, sizeof(columns) / sizeof(columns[0]));
+	return PINCONF_DONE;
+}
+
+/*
+ * A new owner, unconfirmed and without a password, mailed a link to set one
+ * (owner.cgi's reset page, which confirms the address).  The mail goes first,
+ * so that a failed one leaves no account behind.
+ */
+static int
+pinconf_owner_add(struct pinconf *pinconf, const char *email)
+{
+	char token[SECRET_TOKEN_SIZE], hash[SECRET_HASH_SIZE], expires[CLOCK_TIME_SIZE];
+	char now[CLOCK_TIME_SIZE], *text = NULL, *message = NULL, why[512];
+	struct mail mail = { pinconf->config.mail_from, email, "Your pinconf account", NULL,
+	    NULL, 0 };
+	struct db_owner existing;
+	const char *reason;
+	size_t length;
+	long long id;
+	int rc = PINCONF_FAILED, found;
+
+	if (*pinconf->config.mail_from == '\0' || *pinconf->config.public_url == '\0')
+		return pinconf_fail(pinconf, "mail_from and public_url must be set in %s to mail"
+		    " the link", config_path());
+	if (strchr(email, '@') == NULL || strpbrk(email, " \t\r\n<>\"") != NULL)
+		return pinconf_fail(pinconf, "%s is not an e-mail address", email);
+	if ((found = db_owner_find_by_email(&pinconf->db, email, &existing)) == DB_FAULT)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (found == DB_OK)
+		return pinconf_fail(pinconf, "%s already has an account", email);
+	if (secret_token_new(token) != 0 || asprintf(&text, "An account on pinconf was made for"
+	    " you. Set its password with this link (it works for 7 days):\n\n%s/cgi-bin/owner.cgi"
+	    "/reset?token=%s\n", pinconf->config.public_url, token) < 0) {
+		text = NULL;
+		rc = pinconf_out_of_memory(pinconf);
+		goto out;
+	}
+	mail.text = text;
+	if (mail_build(&mail, time(NULL), &message, &length, &reason) != 0) {
+		rc = pinconf_fail(pinconf, "mail to %s: %s", email, reason);
+		goto out;
+	}
+	if (mail_send(pinconf->config.sendmail, message, length, why, sizeof(why)) != 0) {
+		rc = pinconf_fail(pinconf, "mail to %s: %s; no account made", email, why);
+		goto out;
+	}
+	secret_token_hash(token, hash);
+	clock_format_utc(time(NULL) + PINCONF_OWNER_LINK_SECONDS, -1, expires);
+	clock_format_utc(time(NULL), -1, now);
+	if (db_begin(&pinconf->db) != DB_OK ||
+	    (found = db_owner_insert(&pinconf->db, email, NULL, 0, &id)) != DB_OK ||
+	    db_token_add(&pinconf->db, hash, id, DB_TOKEN_RESET, expires, now) != DB_OK ||
+	    db_commit(&pinconf->db) != DB_OK) {
+		db_rollback(&pinconf->db);
+		rc = pinconf_fail(pinconf, "%s", found == DB_NONE ? "the address was taken meanwhile"
+		    : pinconf->db.why);
+		goto out;
+	}
+	if ((pinconf->document = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(pinconf->document, "id", (double)id) == NULL ||
+	    cJSON_AddStringToObject(pinconf->document, "email", email) == NULL) {
+		rc = pinconf_out_of_memory(pinconf);
+		goto out;
+	}
+	if (!pinconf->json)
+		printf("owner %lld (%s) added; a link to set the password was mailed\n", id, email);
+	rc = PINCONF_DONE;
+out:
+	crypto_wipe(token, sizeof(token));
+	if (text != NULL)
+		crypto_wipe(text, strlen(text));
+	if (message != NULL)
+		crypto_wipe(message, length);
+	free(text);
+	free(message);
+	return rc;
+}
+
+static int
+pinconf_owner(struct pinconf *pinconf, char **arguments)
+{
+	const char *what = arguments[0], *email = arguments[1];
+	int rc;
+
+	if (strcmp(what, "list") == 0 && email == NULL)
+		return pinconf_owner_list(pinconf);
+	if (email == NULL)
+		return pinconf_fail(pinconf, "owner %s needs an e-mail address", what);
+	if (strcmp(what, "add") == 0)
+		return pinconf_owner_add(pinconf, email);
+	if (strcmp(what, "admin") == 0)
+		rc = db_owner_set_admin(&pinconf->db, email, 1);
+	else if (strcmp(what, "remove") == 0)
+		rc = db_owner_delete(&pinconf->db, email);
+	else
+		return pinconf_fail(pinconf, "owner: add, admin, list or remove, not %.40s", what);
+	if (rc == DB_FAULT)
+		return pinconf_fail(pinconf, "%s", pinconf->db.why);
+	if (rc == DB_NONE)
+		return pinconf_fail(pinconf, "no owner has the address %s", email);
+	if ((pinconf->document = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(pinconf->document, "email", email) == NULL)
+		return pinconf_out_of_memory(pinconf);
+	if (!pinconf->json)
+		printf("owner %s %s\n", email, strcmp(what, "admin") == 0 ? "is now an admin" :
+		    "removed, with its sessions; its conferences stay, as the admin's");
+	return PINCONF_DONE;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct pinconf_command pinconf_commands[] = {
@@ -751,6 +907,9 @@ static const struct pinconf_command pinconf_commands[] = {
 	{ "host", 3, "host CONF ATTENDEE on|off", DB_READ_WRITE, pinconf_host },
 	{ "wait-for-host", 2, "wait-for-host CONF on|off", DB_READ_WRITE, pinconf_wait_for_host },
 	{ "end-with-host", 2, "end-with-host CONF on|off", DB_READ_WRITE, pinconf_end_with_host },
+	/* -2: one or two arguments. */
+	{ "owner", -2, "owner add EMAIL | admin EMAIL | list | remove EMAIL", DB_READ_WRITE,
+	    pinconf_owner },
 };
 #define PINCONF_COMMANDS (sizeof(pinconf_commands) / sizeof(pinconf_commands[0]))
 
@@ -877,12 +1036,13 @@ main(int argc, char *argv[])
 		return PINCONF_DONE;
 	}
 	command = count > 0 ? pinconf_find_command(words[0]) : NULL;
-	if (command == NULL || count - 1 != command->arguments) {
+	if (command == NULL || (command->arguments >= 0 ? count - 1 != command->arguments :
+	    count - 1 < 1 || count - 1 > -command->arguments)) {
 		if (count > 0 && command == NULL)
 			pinconf_print(stderr, "pinconf: unknown command %.40s\n", words[0]);
 		else if (count > 0)
 			pinconf_print(stderr, "pinconf: %s takes %d argument%s\n", command->name,
-			    command->arguments, command->arguments == 1 ? "" : "s");
+			    abs(command->arguments), abs(command->arguments) == 1 ? "" : "s");
 		pinconf_usage(stderr);
 		free(words);
 		return PINCONF_USAGE;

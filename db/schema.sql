@@ -474,5 +474,75 @@ WHERE at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3600 seconds');
 CREATE VIEW old_call AS
 SELECT callid, started, ended FROM call WHERE ended IS NOT NULL OR started < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
 
+-- Owner accounts (issue 17): people who make and run their own conferences
+-- on the web (owner.cgi).  Secrets are kept only as hashes: a password as an
+-- Argon2id PHC string, session and mail tokens as SHA-256 in hex.  Make
+-- someone admin: UPDATE owner SET admin = 1 WHERE email = '...'; remove an
+-- account: DELETE FROM owner WHERE email = '...' (its sessions and tokens go
+-- with it; its conferences stay, as the admin's).
+CREATE TABLE owner (
+	id		INTEGER PRIMARY KEY AUTOINCREMENT,	-- never reused: old sessions name ids
+	email		TEXT NOT NULL UNIQUE COLLATE NOCASE
+			CONSTRAINT "email must be an address with an @, at most 254 bytes"
+			CHECK (email LIKE '_%@_%' AND length(CAST(email AS BLOB)) <= 254),
+	password	TEXT,			-- '$argon2id$v=19$...'; NULL: none set yet
+	confirmed	INTEGER NOT NULL DEFAULT 0	-- 1: opened the link mailed to email
+			CONSTRAINT "confirmed must be 0 or 1" CHECK (confirmed IN (0, 1)),
+	admin		INTEGER NOT NULL DEFAULT 0	-- 1: sees and runs every conference
+			CONSTRAINT "admin must be 0 or 1" CHECK (admin IN (0, 1)),
+	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	last_login	TEXT
+);
+
+-- Logged-in browsers: the cookie's token only as its hash.  A session ends
+-- after session_idle_hours without a request, session_max_days after login,
+-- at log out, and when its owner's password is reset or changed.
+CREATE TABLE owner_session (
+	token_hash	TEXT PRIMARY KEY,
+	owner_id	INTEGER NOT NULL,
+	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+	last_seen	TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+) WITHOUT ROWID;
+CREATE INDEX owner_session_by_owner ON owner_session(owner_id);
+
+-- Links mailed to owners, single use: kind 'confirm' (24 hours) confirms
+-- the address, 'reset' (1 hour) sets a new password.
+CREATE TABLE owner_token (
+	token_hash	TEXT PRIMARY KEY,
+	owner_id	INTEGER NOT NULL,
+	kind		TEXT NOT NULL CONSTRAINT "kind must be confirm or reset"
+			CHECK (kind IN ('confirm', 'reset')),
+	expires		TEXT NOT NULL,
+	used		TEXT			-- when the link was opened; NULL: not yet
+) WITHOUT ROWID;
+
+-- Failed log ins of the last 15 minutes, each counted twice: against its
+-- source ('ip:ADDRESS', 'net:PREFIX/64', as for PIN guesses) and against the
+-- e-mail typed ('email:ADDRESS', whether or not it has an account).  Delete
+-- the rows of a key to let it try again at once.
+CREATE TABLE owner_login_failure (
+	key		TEXT NOT NULL,
+	at		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX owner_login_failure_by_key ON owner_login_failure(key, at);
+CREATE INDEX conference_by_owner ON conference(owner_id) WHERE owner_id IS NOT NULL;
+
+-- Removing an account ends its sessions and links; its conferences stay.
+CREATE TRIGGER owner_deletes_sessions
+AFTER DELETE ON owner
+BEGIN
+	DELETE FROM owner_session WHERE owner_id = OLD.id;
+	DELETE FROM owner_token WHERE owner_id = OLD.id;
+	UPDATE conference SET owner_id = NULL WHERE owner_id = OLD.id;
+END;
+
+-- Who has an account, who confirmed it, who is admin, who logged in when.
+CREATE VIEW owner_account AS
+SELECT owner.id, owner.email, owner.confirmed, owner.admin,
+	owner.password IS NOT NULL AS has_password, owner.created, owner.last_login,
+	(SELECT count(*) FROM owner_session WHERE owner_session.owner_id = owner.id) AS sessions,
+	(SELECT count(*) FROM conference WHERE conference.owner_id = owner.id) AS conferences
+FROM owner ORDER BY owner.email;
+
 PRAGMA user_version = 3;	-- schema version: the CGIs refuse one they do not know
 COMMIT;

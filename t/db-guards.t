@@ -27,9 +27,11 @@ TRIGGERS = {
     'attendee_checks_insert', 'attendee_checks_update',
     'attendee_assigns_pin_on_insert', 'attendee_assigns_pin_on_update',
     'conference_deletes_attendees',
+    'owner_deletes_sessions',
 }
 CHECKS = {'setting': 4, 'conference': 10, 'attendee': 2, 'dial_in': 2, 'call': 2,
-          'identity': 0, 'pin_guess': 0, 'known_source': 0}
+          'identity': 0, 'pin_guess': 0, 'known_source': 0,
+          'owner': 3, 'owner_session': 0, 'owner_token': 1, 'owner_login_failure': 0}
 
 PIN_FORMAT = ('pin must be digits only', 'pin_length')
 NO_CONFERENCE = ('conference_id must be the id of an existing conference',)
@@ -680,13 +682,56 @@ def test_attendee_cascade():
     tap.ok(one(db, 'SELECT count(*) FROM attendee') == 0, 'and its attendees are gone')
 
 
+def test_owner_rows():
+    db = fresh()
+    accepted(db, 'an owner with an address', "INSERT INTO owner(email) VALUES ('ann@example.com')")
+    refused(db, 'a second owner with the same address in other case',
+            "INSERT INTO owner(email) VALUES ('ANN@example.com')", words=('UNIQUE',))
+    refused(db, 'an owner without an @', "INSERT INTO owner(email) VALUES ('ann.example.com')",
+            words=('email must be an address',))
+    refused(db, 'an owner with a 255-byte address', "INSERT INTO owner(email) VALUES (?)",
+            ('a' * 243 + '@example.com',), words=('at most 254 bytes',))
+    refused(db, 'confirmed other than 0 or 1', "UPDATE owner SET confirmed = 2",
+            words=('confirmed must be 0 or 1',))
+    refused(db, 'admin other than 0 or 1', "UPDATE owner SET admin = 'yes'",
+            words=('admin must be 0 or 1',))
+    accepted(db, 'make someone admin (the recipe)',
+             "UPDATE owner SET admin = 1 WHERE email = 'ann@example.com'")
+    refused(db, 'a mailed token of another kind',
+            "INSERT INTO owner_token(token_hash, owner_id, kind, expires) VALUES ('h', 1, 'login', 'x')",
+            words=('kind must be confirm or reset',))
+    tap.ok(one(db, "SELECT admin FROM owner_account WHERE email = 'ann@example.com'") == 1,
+           'the owner_account view shows who is admin')
+
+
+def test_owner_removal():
+    db = fresh()
+    db.execute("INSERT INTO owner(email) VALUES ('ann@example.com')")
+    db.execute("INSERT INTO owner(email) VALUES ('bo@example.com')")
+    weekly = add_conference(db, 'Weekly sync', '4711')
+    db.execute('UPDATE conference SET owner_id = 1 WHERE id = ?', (weekly,))
+    for owner in (1, 2):
+        db.execute("INSERT INTO owner_session(token_hash, owner_id) VALUES (?, ?)", ('s%d' % owner, owner))
+        db.execute("INSERT INTO owner_token(token_hash, owner_id, kind, expires)"
+                   " VALUES (?, ?, 'reset', '2099-01-01T00:00:00Z')", ('t%d' % owner, owner))
+    accepted(db, 'remove an account (the recipe)', "DELETE FROM owner WHERE email = 'ann@example.com'")
+    tap.ok(db.execute('SELECT owner_id FROM owner_session UNION ALL SELECT owner_id FROM owner_token')
+           .fetchall() == [(2,), (2,)], "its sessions and mailed links go with it, no one else's")
+    tap.ok(one(db, 'SELECT owner_id IS NULL FROM conference WHERE id = ?', weekly) == 1,
+           'its conferences stay, as the admin\'s')
+    db.execute("INSERT INTO owner(email) VALUES ('cy@example.com')")
+    tap.ok(one(db, "SELECT id FROM owner WHERE email = 'cy@example.com'") == 3,
+           'a removed owner\'s id is never given again')
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)
     for test in (test_inventory, test_settings, test_pin_format, test_dates_and_names,
                  test_pin_clash, test_dial_in_and_call, test_pin_assignment, test_nearly_full,
                  test_conference_rules, test_sinch_id, test_attendee_rows, test_attendee_clash,
-                 test_attendee_pin_assignment, test_attendee_nearly_full, test_attendee_cascade):
+                 test_attendee_pin_assignment, test_attendee_nearly_full, test_attendee_cascade,
+                 test_owner_rows, test_owner_removal):
         try:
             test()
         except (sqlite3.Error, OSError) as error:

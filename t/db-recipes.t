@@ -569,6 +569,39 @@ def check_pin_length(db, out):
 
 
 # (name, what it does, check, run before it)
+def owners_before(db):
+    db.executescript("""
+        INSERT INTO owner(email, confirmed, last_login) VALUES ('ann@example.com', 1, '2025-03-01T10:00:00Z');
+        INSERT INTO owner(email) VALUES ('bo@example.com');
+        INSERT INTO owner_session(token_hash, owner_id) VALUES ('a1', 1), ('b1', 2), ('b2', 2);
+        INSERT INTO owner_token(token_hash, owner_id, kind, expires) VALUES ('t1', 1, 'reset', '2099-01-01T00:00:00Z');
+        UPDATE conference SET owner_id = 1 WHERE name = 'Weekly sync';
+    """)
+
+
+def check_owner_list(db, out):
+    expect(out.rows == [('ann@example.com', 1, 0, '2025-03-01T10:00:00Z'), ('bo@example.com', 0, 0, None)],
+           'owner list shows ann and bo: %r' % out.rows)
+
+
+def check_owner_admin(db, out):
+    expect(one(db, "SELECT admin FROM owner WHERE email = 'ann@example.com'") == 1, 'ann is not admin')
+    expect(one(db, "SELECT admin FROM owner WHERE email = 'bo@example.com'") == 0, 'bo became admin')
+
+
+def check_owner_remove(db, out):
+    expect(one(db, "SELECT count(*) FROM owner WHERE email = 'ann@example.com'") == 0, 'ann is still there')
+    expect(one(db, 'SELECT count(*) FROM owner_session WHERE owner_id = 1') == 0, "ann's sessions stay")
+    expect(one(db, 'SELECT count(*) FROM owner_token WHERE owner_id = 1') == 0, "ann's tokens stay")
+    expect(one(db, 'SELECT count(*) FROM owner_session WHERE owner_id = 2') == 2, "bo's sessions went")
+    expect(one(db, "SELECT count(*) FROM conference WHERE name = 'Weekly sync' AND owner_id IS NULL") >= 1,
+           "ann's conference did not become the admin's")
+
+
+def check_owner_logout(db, out):
+    expect(one(db, 'SELECT count(*) FROM owner_session WHERE owner_id = 2') == 0, 'bo is still logged in')
+
+
 RECIPES = [
     ('create-with-pin', 'creates a conference with a chosen PIN and dates', check_create_with_pin, None),
     ('create-forever', 'creates a conference from today with no end', check_create_forever, None),
@@ -611,6 +644,11 @@ RECIPES = [
      check_prune_identities_guesses, None),
     ('pin-length', 'makes PINs 6 digits and renumbers conferences not over and their attendees',
      check_pin_length, None),
+    ('owner-list', 'lists owners, confirmed, admin, last log in', check_owner_list, owners_before),
+    ('owner-admin', 'makes an owner admin', check_owner_admin, None),
+    ('owner-remove', "removes an account, its sessions and links; its conferences stay",
+     check_owner_remove, None),
+    ('owner-logout', 'logs an owner out everywhere', check_owner_logout, None),
 ]
 
 

@@ -240,6 +240,47 @@ test_new_keys(void)
 	refused(with("trusted_proxies = 10.0.0.1/\n"), "trusted_proxies", "a slash with no bits is refused");
 }
 
+/* The owner accounts' keys (issue 17). */
+static void
+test_owner_keys(void)
+{
+	struct config config;
+
+	tap_ok(parse(BASE, &config) == 0, "owner keys have defaults");
+	tap_ok(*config.owner_domains == '\0' && strcmp(config.sendmail, "/usr/sbin/sendmail") == 0 &&
+	    *config.mail_from == '\0' && *config.public_url == '\0' &&
+	    config.session_idle_hours == 12 && config.session_max_days == 7 &&
+	    !config.trust_remote_user, "nobody may sign up, /usr/sbin/sendmail, 12 hours, 7 days");
+	tap_ok(!config_owner_domain_ok(&config, "a@example.com"), "an empty owner_domains admits nobody");
+	config_free(&config);
+	tap_ok(parse(BASE "owner_domains = example.com, Example.ORG\n"
+	    "mail_from = pinconf@example.com\npublic_url = https://conf.example.com\n"
+	    "session_idle_hours = 1\nsession_max_days = 30\ntrust_remote_user = yes\n", &config) == 0,
+	    "owner keys parse");
+	tap_ok(config_owner_domain_ok(&config, "Ann@EXAMPLE.com") &&
+	    config_owner_domain_ok(&config, "bob@example.org"), "domains compare without case");
+	tap_ok(!config_owner_domain_ok(&config, "eve@example.com.evil.net") &&
+	    !config_owner_domain_ok(&config, "eve@sub.example.com") &&
+	    !config_owner_domain_ok(&config, "eve@evil.net") &&
+	    !config_owner_domain_ok(&config, "example.com") &&
+	    !config_owner_domain_ok(&config, "eve@evil.net@example.com") &&
+	    !config_owner_domain_ok(&config, "e ve@example.com"),
+	    "other domains, subdomains, suffixes and odd addresses are not admitted");
+	tap_ok(config.session_idle_hours == 1 && config.session_max_days == 30 &&
+	    config.trust_remote_user, "lifetimes and trust_remote_user are read");
+	config_free(&config);
+	refused(with("owner_domains = example..com\n"), "owner_domains", "a bad domain is refused");
+	refused(with("owner_domains = localhost\n"), "owner_domains", "a name without a dot is refused");
+	refused(with("sendmail = sendmail\n"), "sendmail", "a relative sendmail is refused");
+	refused(with("mail_from = Pinconf <p@example.com>\n"), "mail_from",
+	    "mail_from is a bare address");
+	refused(with("public_url = https://conf.example.com/pinconf\n"), "public_url",
+	    "public_url has no path");
+	refused(with("public_url = javascript:alert(1)\n"), "public_url", "public_url is http(s)");
+	refused(with("session_idle_hours = 0\n"), "session_idle_hours", "an idle lifetime of 0 is refused");
+	refused(with("session_max_days = 366\n"), "session_max_days", "more than a year is refused");
+}
+
 int
 main(void)
 {
@@ -247,5 +288,6 @@ main(void)
 	test_lines();
 	test_limits();
 	test_new_keys();
+	test_owner_keys();
 	return tap_done();
 }
