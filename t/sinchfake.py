@@ -57,6 +57,8 @@ class FakeSinch:
         return None
 
     def wait_request(self, method, path, after=0, timeout=10):
-        """The first request of method to path that arrived after time.time() after, or None."""
+        """The first request of method to path that arrived after time.time() after and has
+        been answered (its status recorded), or None."""
         return self.wait_for(lambda: next((q for q in self.requests() if q['method'] == method and
-                                           q['path'] == path and q['at'] >= after), None), timeout)
+                                           q['path'] == path and q['at'] >= after
+                                           and q.get('status') is not None), None), timeout)
