@@ -1,9 +1,12 @@
 /* unit-mail.c: mail.c: headers as RFC 5322 and RFC 2047 want them, sendmail's exit status heard. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mail.h"
 #include "tap.h"
@@ -99,12 +102,45 @@ test_attachment(void)
 	free(message);
 }
 
+/* A sendmail of the test's own: a script running body, in a fresh directory. */
+static const char *
+fake_sendmail(const char *name, const char *body)
+{
+	static char path[2][64];
+	static int turn;
+	char *dir;
+	FILE *out;
+
+	turn = !turn;
+	snprintf(path[turn], sizeof(path[turn]), "/tmp/unit-mail-XXXXXX");
+	if ((dir = mkdtemp(path[turn])) == NULL)
+		return "/nonexistent";
+	snprintf(path[turn], sizeof(path[turn]), "%s/%s", dir, name);
+	if ((out = fopen(path[turn], "w")) == NULL)
+		return "/nonexistent";
+	fprintf(out, "#!/bin/sh\n%s\n", body);
+	fclose(out);
+	chmod(path[turn], 0700);
+	return path[turn];
+}
+
 static void
 test_send(void)
 {
+	static char big[200000];
+	const char *reads_all = fake_sendmail("reads-all", "cat > /dev/null");
+	const char *reads_none = fake_sendmail("reads-none", "exit 0");
 	char why[256];
 
-	tap_ok(mail_send("/bin/true", "x\n", 2, why, sizeof(why)) == 0, "a sendmail that exits 0 took it");
+	tap_ok(mail_send(reads_all, "x\n", 2, why, sizeof(why)) == 0,
+	    "a sendmail that reads the message and exits 0 took it");
+	/* More than a pipe holds, so the write fails once the script is gone. */
+	memset(big, 'x', sizeof(big));
+	tap_ok(mail_send(reads_none, big, sizeof(big), why, sizeof(why)) == -1 &&
+	    strstr(why, "took only") != NULL,
+	    "a sendmail that exits 0 without reading the message is an error");
+	unlink(reads_all);
+	unlink(reads_none);
 	tap_ok(mail_send("/bin/false", "x\n", 2, why, sizeof(why)) == -1 &&
 	    strstr(why, "exit status 1") != NULL, "a failing sendmail is an error with its status");
 	tap_ok(mail_send("/nonexistent/sendmail", "x\n", 2, why, sizeof(why)) == -1 &&
