@@ -151,7 +151,7 @@ class ApacheServer(Server):
         modules = self.module_dir()
         builtin = self.builtin_modules()
         lines = [
-            '# main.conf written by t/pinconf.py',
+            '# main.conf written by t/pinconf/apache.py',
             'ServerRoot %s' % _apache_word(self.dir),
             'DefaultRuntimeDir %s' % _apache_word(self.dir),
             'PidFile %s' % _apache_word(self.pid_file),

@@ -38,7 +38,7 @@ class LighttpdServer(Server):
         snippet = 'lighttpd-pinconf-fastcgi.conf' if self.mode == 'fastcgi' else 'lighttpd-pinconf.conf'
         shipped = os.path.join(self.scratch.pkgdatadir, 'examples', snippet)
         lines = [
-            '# main.conf written by t/pinconf.py',
+            '# main.conf written by t/pinconf/lighttpd.py',
             'server.port = %d' % self.port,
             'server.bind = "%s"' % (('[%s]' if ':' in self.host else '%s') % self.host),
             'server.errorlog = %s' % _conf_string(self.error_log),
@@ -91,7 +91,7 @@ class LighttpdServer(Server):
         """
         wrapper = os.path.join(self.dir, 'ignore-sigterm')
         with open(wrapper, 'w') as out:
-            out.write('#!/bin/sh\n# written by t/pinconf.py: see LighttpdServer.sigterm_proof_cgis\n'
+            out.write('#!/bin/sh\n# written by t/pinconf/lighttpd.py: see LighttpdServer.sigterm_proof_cgis\n'
                       "trap '' TERM\nexec \"$@\"\n")
         os.chmod(wrapper, 0o755)
         return ['$HTTP["url"] =~ "^/cgi-bin/.*\\.cgi$" {',

@@ -83,7 +83,7 @@ class Scratch:
         ])
         for name, value in extra.items():
             keys[name] = value
-        lines = ['# pinconf.conf written by t/pinconf.py']
+        lines = ['# pinconf.conf written by t/pinconf/scratch.py']
         lines += ['%s = %s' % (name, value) for name, value in keys.items() if name not in omit]
         if raw is not None:
             lines.append(raw)
