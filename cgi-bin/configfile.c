@@ -97,6 +97,8 @@ static const struct config_key config_keys[] = {
 	INTEGER(session_idle_hours, "12", 1, 720),
 	INTEGER(session_max_days, "7", 1, 365),
 	BOOLEAN(trust_remote_user, "no"),
+	INTEGER(api_timeout, "4", 1, 15),
+	INTEGER(callout_limit, "20", 0, 1000),
 };
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 

@@ -62,6 +62,8 @@ struct config {
 	int		 session_idle_hours;	/* an owner's session ends after this long unused */
 	int		 session_max_days;	/* ... and this long after its log in */
 	int		 trust_remote_user;	/* REMOTE_USER is the owner: only behind the server's login */
+	int		 api_timeout;		/* seconds owner.cgi waits for Sinch's REST API */
+	int		 callout_limit;	/* calls an owner may place from owner.cgi an hour; 0 none */
 };
 
 /* PINCONF_CONFIG if set, else the installed default. */

@@ -543,6 +543,10 @@ db_close(struct db *db)
 		sqlite3_finalize(db->owner_stmt[i]);
 		db->owner_stmt[i] = NULL;
 	}
+	for (i = 0; i < DB_CONFERENCE_STATEMENTS; i++) {
+		sqlite3_finalize(db->conference_stmt[i]);
+		db->conference_stmt[i] = NULL;
+	}
 	sqlite3_close(db->handle);
 	db->handle = NULL;
 }

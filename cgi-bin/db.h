@@ -66,12 +66,14 @@ enum db_stmt {
 
 #define DB_SETTINGS	6	/* rows of the setting table */
 #define DB_OWNER_STATEMENTS	32	/* slots for db-owner.c's own statement table */
+#define DB_CONFERENCE_STATEMENTS 32	/* slots for db-conference.c's own statement table */
 
 struct db {
 	sqlite3		*handle;
 	const char	*path;
 	sqlite3_stmt	*stmt[STMT__MAX];
 	sqlite3_stmt	*owner_stmt[DB_OWNER_STATEMENTS];	/* see db-owner.c */
+	sqlite3_stmt	*conference_stmt[DB_CONFERENCE_STATEMENTS];	/* see db-conference.c */
 	char		 why[1024];	/* "database PATH: REASON (STATEMENT)" */
 	int		 busy_timeout_ms;
 	struct timespec	 busy_since;	/* when the current wait for a lock began */

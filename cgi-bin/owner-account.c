@@ -791,21 +791,7 @@ out:
 	account_form_free(&form);
 }
 
-/* ---- Home ---- */
-
-/* "My conferences" comes here (issue 18); until then, who you are and where to go. */
-static void
-home_get(struct owner *owner)
-{
-	if (owner_page_begin(owner, "My conferences") != 0)
-		return;
-	owner_paragraph(owner, "Your conferences will be listed here. Until the conference pages"
-	    " arrive, ask an administrator to make a conference for you.");
-	owner_page_end(owner, 200);
-}
-
 const struct owner_page owner_account_pages[] = {
-	{ "/", home_get, NULL, 1, 0 },
 	{ "/signup", signup_get, signup_post, 0, 1 },
 	{ "/confirm", confirm_get, confirm_post, 0, 1 },
 	{ "/login", login_get, login_post, 0, 1 },

@@ -25,7 +25,8 @@
 /* A session's last_seen is rewritten at most this often: most pages write nothing. */
 #define SESSION_TOUCH_SECONDS	300
 
-static const struct owner_page *const owner_page_tables[] = { owner_account_pages };
+static const struct owner_page *const owner_page_tables[] = { owner_account_pages,
+    owner_conference_pages, owner_live_pages };
 
 void
 owner_time(const struct owner *owner, long seconds, char out[CLOCK_TIME_SIZE])

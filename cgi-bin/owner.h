@@ -10,9 +10,11 @@
 #include "clock.h"
 #include "configfile.h"
 #include "db.h"
+#include "db-conference.h"
 #include "db-owner.h"
 #include "secret.h"
 #include "service.h"
+#include "sinchapi.h"
 
 #define OWNER_URL		"/cgi-bin/owner.cgi"
 #define OWNER_BODY_MAX		8192
@@ -55,6 +57,45 @@ struct owner_page {
 
 /* The account pages (owner-account.c), ended by a NULL path. */
 extern const struct owner_page owner_account_pages[];
+/* The conference pages (owner-conferences.c) and their live part (owner-live.c). */
+extern const struct owner_page owner_conference_pages[];
+extern const struct owner_page owner_live_pages[];
+
+/* What a details page shows besides the conference: a line on what happened, a kept form. */
+struct owner_outcome {
+	const char	*notice;		/* what was done */
+	const char	*alert;			/* what failed */
+	const char	*number;		/* Call a phone number: kept filled */
+	const char	*number_error;
+	const char	*attendee_name;		/* Add attendee: kept filled */
+	const char	*attendee_email;
+	const char	*attendee_phone;
+	const char	*attendee_name_error;
+	const char	*attendee_email_error;
+	const char	*attendee_phone_error;
+};
+
+/*
+ * The conference whose id the request names (?id= on GET, the form's id on
+ * POST), if the owner may see it; else a 404 (the same for another owner's
+ * and for none) or a 503 is answered and -1 returned.
+ */
+int	 owner_conference_load(struct owner *, struct db_owned_conference *);
+/* Its details page, with outcome's lines and forms, answering status. */
+void	 owner_conference_show(struct owner *, const struct db_owned_conference *,
+	    const struct owner_outcome *, int status);
+/* 303 to its details page, with done (a word of owner-conferences.c's table) to say what happened. */
+void	 owner_conference_done(struct owner *, const struct db_owned_conference *, const char *done);
+/* A form of one button posting id (and name=value, if name) to page; label names it for readers. */
+void	 owner_button(struct owner *, const char *page, long long id, const char *name,
+	    const char *value, const char *button, const char *label);
+
+/* owner-live.c: the details page's "Who is in now" and "Call a phone number" sections. */
+void	 owner_live_section(struct owner *, const struct db_owned_conference *);
+void	 owner_call_section(struct owner *, const struct db_owned_conference *,
+	    const struct owner_outcome *);
+/* A Sinch client for a page: api_timeout seconds a request.  0, or -1 with api->why. */
+int	 owner_sinch_open(struct owner *, struct sinchapi *);
 
 /* A labelled input; error, when set, is shown under it and tied to it. */
 struct owner_field {

@@ -248,11 +248,20 @@ sinchapi_init(struct sinchapi *api, const struct config *config)
 	memset(api, 0, sizeof(*api));
 	api->config = config;
 	sinchapi_host(api, config->api_url);
+	api->timeout = SINCHAPI_TIMEOUT;
+	api->attempts = 2;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		sinchapi_why(api, "cannot initialise libcurl");
 		return -1;
 	}
 	return 0;
+}
+
+void
+sinchapi_set_timeout(struct sinchapi *api, int seconds)
+{
+	api->timeout = seconds;
+	api->attempts = 1;
 }
 
 void
@@ -333,7 +342,7 @@ sinchapi_transport_failure(struct sinchapi *api, CURLcode code, const char *deta
 	switch (code) {
 	case CURLE_OPERATION_TIMEDOUT:
 		sinchapi_why(api, "no answer from Sinch at %s within %d seconds",
-		    api->host, SINCHAPI_TIMEOUT);
+		    api->host, api->timeout);
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
@@ -417,8 +426,9 @@ sinchapi_send(struct sinchapi *api, const char *method, const char *path, const 
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)SINCHAPI_CONNECT_TIMEOUT);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)SINCHAPI_TIMEOUT);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)(api->timeout < SINCHAPI_CONNECT_TIMEOUT ?
+	    api->timeout : SINCHAPI_CONNECT_TIMEOUT));
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)api->timeout);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -452,7 +462,7 @@ static int
 sinchapi_request(struct sinchapi *api, const char *method, const char *path,
     const char *body, struct sinchapi_buffer *answer)
 {
-	int attempts = strcmp(method, "GET") == 0 ? 2 : 1, transient, rc, i;
+	int attempts = strcmp(method, "GET") == 0 ? api->attempts : 1, transient, rc = SINCHAPI_FAILED, i;
 
 	for (i = 0; i < attempts; i++) {
 		sinchapi_buffer_free(answer);

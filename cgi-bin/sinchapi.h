@@ -42,6 +42,8 @@ struct sinchapi {
 	long			 status;	/* HTTP status of the last answer; 0 none */
 	struct sinchapi_error	 error;		/* its error body, if any */
 	char			 why[512];
+	int			 timeout;	/* seconds for one answer */
+	int			 attempts;	/* of a GET, which changes nothing */
 };
 
 /*
@@ -59,6 +61,11 @@ void	 sinchapi_participants_free(struct sinchapi_participants *);
 /* Set up a client for config's api_url, key and secret; 0, or -1 with why. */
 int	 sinchapi_init(struct sinchapi *, const struct config *);
 void	 sinchapi_cleanup(struct sinchapi *);
+/*
+ * For a page a person waits for (owner.cgi): each request gets at most
+ * seconds, connecting included, and a GET is not tried again.
+ */
+void	 sinchapi_set_timeout(struct sinchapi *, int seconds);
 
 /* GET /calling/v1/conferences/id/{conference}: who is in it now. */
 int	 sinchapi_conference_participants(struct sinchapi *, const char *conference,

@@ -109,7 +109,15 @@ CREATE TABLE attendee (
 	pin		TEXT,					-- digits, see setting pin_length
 	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
 	host		INTEGER NOT NULL DEFAULT 0		-- 1: a host of the conference
-			CONSTRAINT "host must be 0 or 1" CHECK (host IN (0, 1))
+			CONSTRAINT "host must be 0 or 1" CHECK (host IN (0, 1)),
+	email		TEXT					-- where invitations go; NULL: none
+			CONSTRAINT "attendee email must be an address with an @, at most 254 bytes"
+			CHECK (email IS NULL OR (email LIKE '_%@_%' AND length(CAST(email AS BLOB)) <= 254)),
+	phone		TEXT					-- E.164, for the owner's reference
+			CONSTRAINT "attendee phone must be E.164: + then 7 to 15 digits"
+			CHECK (phone IS NULL OR (phone GLOB '+[1-9]*' AND phone NOT GLOB '+*[^0-9]*'
+				AND length(phone) BETWEEN 8 AND 16)),
+	invited		TEXT					-- last invitation mailed; NULL: never
 );
 CREATE INDEX attendee_by_pin ON attendee(pin);
 CREATE INDEX attendee_by_conference ON attendee(conference_id);
@@ -543,6 +551,16 @@ SELECT owner.id, owner.email, owner.confirmed, owner.admin,
 	(SELECT count(*) FROM owner_session WHERE owner_session.owner_id = owner.id) AS sessions,
 	(SELECT count(*) FROM conference WHERE conference.owner_id = owner.id) AS conferences
 FROM owner ORDER BY owner.email;
+
+-- Conference pages (issue 18): calls an owner asked Sinch to place from
+-- owner.cgi, counted against callout_limit an hour (pinconf.conf(5)); rows
+-- older than an hour are deleted as new ones come.  Delete an owner's rows to
+-- let them call again at once.
+CREATE TABLE owner_callout (
+	owner_id	INTEGER NOT NULL,
+	at		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX owner_callout_by_owner ON owner_callout(owner_id, at);
 
 PRAGMA user_version = 3;	-- schema version: the CGIs refuse one they do not know
 COMMIT;

@@ -29,9 +29,9 @@ TRIGGERS = {
     'conference_deletes_attendees',
     'owner_deletes_sessions',
 }
-CHECKS = {'setting': 4, 'conference': 10, 'attendee': 2, 'dial_in': 2, 'call': 2,
+CHECKS = {'setting': 4, 'conference': 10, 'attendee': 4, 'dial_in': 2, 'call': 2,
           'identity': 0, 'pin_guess': 0, 'known_source': 0,
-          'owner': 3, 'owner_session': 0, 'owner_token': 1, 'owner_login_failure': 0}
+          'owner': 3, 'owner_session': 0, 'owner_token': 1, 'owner_login_failure': 0, 'owner_callout': 0}
 
 PIN_FORMAT = ('pin must be digits only', 'pin_length')
 NO_CONFERENCE = ('conference_id must be the id of an existing conference',)
@@ -520,6 +520,17 @@ def test_attendee_rows():
     refused(db, 'an attendee PIN given as the number 0123 is refused',
             "INSERT INTO attendee(conference_id, name, pin) VALUES (?, 'Anna', 0123)", (conference,),
             PIN_FORMAT)
+    for email in ('anna', '@example.com', 'anna@', 'a' * 250 + '@x.se'):
+        refused(db, 'an attendee e-mail %r is refused' % email[:20],
+                "INSERT INTO attendee(conference_id, name, email) VALUES (?, 'Anna', ?)", (conference, email),
+                ('attendee email must be an address with an @, at most 254 bytes',))
+    for phone in ('0701234567', '+0701234567', '+46 70 123', '+123456', '+1234567890123456'):
+        refused(db, 'an attendee phone %r is refused' % phone,
+                "INSERT INTO attendee(conference_id, name, phone) VALUES (?, 'Anna', ?)", (conference, phone),
+                ('attendee phone must be E.164: + then 7 to 15 digits',))
+    accepted(db, 'an attendee with an e-mail and an E.164 phone is accepted',
+             "INSERT INTO attendee(conference_id, name, email, phone) VALUES (?, 'Eva', 'eva@example.com',"
+             " '+46701234567')", (conference,))
     anna = add_attendee(db, conference, 'Anna', '1234')
     refused(db, "changing an attendee's PIN to one with a letter is refused",
             "UPDATE attendee SET pin = '12x4' WHERE id = ?", (anna,), PIN_FORMAT)

@@ -10,6 +10,8 @@
 -- that joined; a guess_budget below 2 becomes 2.
 -- The owner accounts' tables, index, trigger and view (issue 17) are in the
 -- section "Owner accounts" at the end, with the same text as schema.sql.
+-- Conference pages (issue 18): an attendee's email, phone and invited (in the
+-- rebuilt attendee table), and owner_callout, in its section at the end.
 --
 -- setting, conference, attendee and call are rebuilt (SQLite cannot change a
 -- CHECK, and ADD COLUMN would not give schema.sql's text): each is renamed
@@ -122,7 +124,15 @@ CREATE TABLE attendee (
 	pin		TEXT,					-- digits, see setting pin_length
 	created		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
 	host		INTEGER NOT NULL DEFAULT 0		-- 1: a host of the conference
-			CONSTRAINT "host must be 0 or 1" CHECK (host IN (0, 1))
+			CONSTRAINT "host must be 0 or 1" CHECK (host IN (0, 1)),
+	email		TEXT					-- where invitations go; NULL: none
+			CONSTRAINT "attendee email must be an address with an @, at most 254 bytes"
+			CHECK (email IS NULL OR (email LIKE '_%@_%' AND length(CAST(email AS BLOB)) <= 254)),
+	phone		TEXT					-- E.164, for the owner's reference
+			CONSTRAINT "attendee phone must be E.164: + then 7 to 15 digits"
+			CHECK (phone IS NULL OR (phone GLOB '+[1-9]*' AND phone NOT GLOB '+*[^0-9]*'
+				AND length(phone) BETWEEN 8 AND 16)),
+	invited		TEXT					-- last invitation mailed; NULL: never
 );
 CREATE INDEX attendee_by_pin ON attendee(pin);
 CREATE INDEX attendee_by_conference ON attendee(conference_id);
@@ -525,3 +535,12 @@ SELECT owner.id, owner.email, owner.confirmed, owner.admin,
 	(SELECT count(*) FROM conference WHERE conference.owner_id = owner.id) AS conferences
 FROM owner ORDER BY owner.email;
 
+-- Conference pages (issue 18): calls an owner asked Sinch to place from
+-- owner.cgi, counted against callout_limit an hour (pinconf.conf(5)); rows
+-- older than an hour are deleted as new ones come.  Delete an owner's rows to
+-- let them call again at once.
+CREATE TABLE owner_callout (
+	owner_id	INTEGER NOT NULL,
+	at		TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX owner_callout_by_owner ON owner_callout(owner_id, at);
