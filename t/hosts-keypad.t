@@ -221,7 +221,9 @@ def test_end_with_host(t, server, scratch, board, fake, host):
          'end: then Sinch gets DELETE /calling/v1/conferences/id/{id}, after the answer')
     t.ok(q is not None and q['status'] in (200, 204) and
          q['headers'].get('Authorization', '').startswith('Application ' + pinconf.KEY + ':'),
-         'end: the DELETE is signed and Sinch accepted it')
+         'end: the DELETE is signed and Sinch accepted it',
+         diag='  request: %r\n  log: %r' % (q and {k: q.get(k) for k in ('status', 'at', 'path')},
+                                            server.log_all()[-5:]))
     t.is_(fake.state()['conferences'].get(sid), {}, 'end: everyone is out of the conference at Sinch')
 
 
