@@ -370,7 +370,7 @@ class FakeSinch:
 def check_installed_files(t):
     t.like(dpkg_status(), r'^install ok installed', 'the package is installed')
     for path in (CGIBIN + '/callback.cgi', CGIBIN + '/getticket.cgi', CGIBIN + '/join.cgi',
-                 CGIBIN + '/roster.cgi', '/usr/bin/pinconf', '/usr/sbin/pinconf-upgrade',
+                 CGIBIN + '/roster.cgi', CGIBIN + '/owner.cgi', '/usr/bin/pinconf', '/usr/sbin/pinconf-upgrade',
                  '/usr/share/pinconf/htdocs/pinconf.js', '/usr/share/pinconf/schema.sql',
                  '/usr/share/man/man7/pinconf.7.gz', '/usr/share/man/man8/callback.cgi.8.gz'):
         t.ok(os.path.isfile(path), '%s is installed' % path)
@@ -411,6 +411,9 @@ def drive(t, server, fake=None):
     t.ok(status == 200 and '/pinconf.js' in text, '%s: join.cgi serves the join page' % name)
     status, text, _ = server.request('GET', '/pinconf.js')
     t.ok(status == 200 and 'getticket' in text, '%s: /pinconf.js comes from the package\'s htdocs' % name)
+    status, text, _ = server.request('GET', '/cgi-bin/owner.cgi/login')
+    t.ok(status == 200 and 'Log in' in text and 'Forgot your password?' in text,
+         "%s: owner.cgi serves its log-in page, its PATH_INFO passed on" % name, diag=text[:300])
     calls = sql("SELECT count(*) AS n FROM call WHERE callid = '%s'" % callid)[0]['n']
     t.is_(calls, 1, '%s: the call is in the database' % name)
 
