@@ -58,6 +58,7 @@ Modules, one concern each:
   cgi_direct   run_cgi (a CGI run as a server would, without one),
                signed_callback_headers.
   waiting      wait_for(condition, timeout): poll, never sleep a fixed time.
+  manuals      examples_section, unescape: a manual's EXAMPLES as a reader sees them.
 """
 
 # The interface: every name a test may use, from the module that holds it.
@@ -80,4 +81,5 @@ from .client import (GETTICKET_PATH, ROSTER_PATH, FORM_TYPE, post_form, getticke
                      issue_identity, check_refusal)
 from .cgi_direct import run_cgi, signed_callback_headers  # noqa: F401
 from .waiting import wait_for  # noqa: F401
+from .manuals import examples_section, unescape  # noqa: F401
 
