@@ -52,10 +52,7 @@ enum db_conference_stmt {
 	" call.muted, coalesce(attendee.host, 0)"						\
 	" FROM call LEFT JOIN attendee ON attendee.id = call.attendee_id"
 
-static const struct {
-	const char	*name;
-	const char	*sql;
-} db_conference_statements[CONF_STMT__MAX] = {
+static const struct db_statement db_conference_statements[CONF_STMT__MAX] = {
 	[CONF_LIST] = { "owned_conferences",
 	    "SELECT " CONF_COLUMNS " WHERE (?1 = 1 OR conference.owner_id = ?2)"
 	    " ORDER BY conference.starts_on DESC, conference.name, conference.id" },
@@ -105,36 +102,23 @@ _Static_assert(CONF_STMT__MAX <= DB_CONFERENCE_STATEMENTS,
     "raise DB_CONFERENCE_STATEMENTS in db.h");
 
 /*
- * Run which with its parameters, given as a format of 't' (text, NULL
- * binds NULL) and 'i' (long long): SQLITE_ROW (the statement stays on its
- * row), SQLITE_DONE, DB_PIN_TAKEN (a PIN trigger refused), or DB_FAULT.
+ * Run which with its parameters (see db_bind_in): SQLITE_ROW (the statement
+ * stays on its row), SQLITE_DONE, DB_PIN_TAKEN (a PIN trigger refused), or DB_FAULT.
  */
 static int
 db_conference_run(struct db *db, enum db_conference_stmt which, const char *format, ...)
 {
 	sqlite3_stmt *stmt;
-	const char *text, *message;
+	const char *message;
 	va_list values;
-	int index, rc = SQLITE_OK;
+	int rc;
 
-	if ((stmt = db_prepare_in(db, &db->conference_stmt[which],
-	    db_conference_statements[which].name, db_conference_statements[which].sql)) == NULL)
-		return DB_FAULT;
 	va_start(values, format);
-	for (index = 1; *format != '\0' && rc == SQLITE_OK; format++, index++) {
-		if (*format == 'i')
-			rc = sqlite3_bind_int64(stmt, index, va_arg(values, long long));
-		else if ((text = va_arg(values, const char *)) == NULL)
-			rc = sqlite3_bind_null(stmt, index);
-		else
-			rc = sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
-	}
+	stmt = db_bind_in(db, &db->conference_stmt[which], &db_conference_statements[which],
+	    format, values);
 	va_end(values);
-	if (rc != SQLITE_OK) {
-		snprintf(db->why, sizeof(db->why), "database %.256s: cannot bind (%s)", db->path,
-		    db_conference_statements[which].name);
+	if (stmt == NULL)
 		return DB_FAULT;
-	}
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return rc;
@@ -151,19 +135,7 @@ db_conference_run(struct db *db, enum db_conference_stmt which, const char *form
 static int
 db_conference_done(int rc, struct db *db, enum db_conference_stmt which, int want_change)
 {
-	if (db->conference_stmt[which] != NULL)
-		sqlite3_reset(db->conference_stmt[which]);
-	if (rc == DB_FAULT || rc == DB_PIN_TAKEN)
-		return rc;
-	return want_change && sqlite3_changes(db->handle) == 0 ? DB_NONE : DB_OK;
-}
-
-static void
-db_conference_copy(sqlite3_stmt *stmt, int column, char *out, size_t size)
-{
-	const unsigned char *text = sqlite3_column_text(stmt, column);
-
-	snprintf(out, size, "%s", text != NULL ? (const char *)text : "");
+	return db_done_in(rc, db, &db->conference_stmt[which], want_change);
 }
 
 static void
@@ -172,12 +144,12 @@ db_owned_read(sqlite3_stmt *stmt, struct db_owned_conference *conference)
 	memset(conference, 0, sizeof(*conference));
 	conference->id = sqlite3_column_int64(stmt, 0);
 	conference->owner_id = sqlite3_column_int64(stmt, 1);
-	db_conference_copy(stmt, 2, conference->owner_email, sizeof(conference->owner_email));
-	db_conference_copy(stmt, 3, conference->name, sizeof(conference->name));
-	db_conference_copy(stmt, 4, conference->pin, sizeof(conference->pin));
-	db_conference_copy(stmt, 5, conference->starts_on, sizeof(conference->starts_on));
-	db_conference_copy(stmt, 6, conference->ends_on, sizeof(conference->ends_on));
-	db_conference_copy(stmt, 7, conference->sinch_id, sizeof(conference->sinch_id));
+	db_column_copy(stmt, 2, conference->owner_email, sizeof(conference->owner_email));
+	db_column_copy(stmt, 3, conference->name, sizeof(conference->name));
+	db_column_copy(stmt, 4, conference->pin, sizeof(conference->pin));
+	db_column_copy(stmt, 5, conference->starts_on, sizeof(conference->starts_on));
+	db_column_copy(stmt, 6, conference->ends_on, sizeof(conference->ends_on));
+	db_column_copy(stmt, 7, conference->sinch_id, sizeof(conference->sinch_id));
 	conference->max_participants = sqlite3_column_int(stmt, 8);
 	conference->locked = sqlite3_column_int(stmt, 9);
 	conference->announce_count = sqlite3_column_int(stmt, 10);
@@ -191,13 +163,13 @@ db_attendee_read(sqlite3_stmt *stmt, struct db_attendee_row *attendee)
 {
 	memset(attendee, 0, sizeof(*attendee));
 	attendee->id = sqlite3_column_int64(stmt, 0);
-	db_conference_copy(stmt, 1, attendee->name, sizeof(attendee->name));
-	db_conference_copy(stmt, 2, attendee->email, sizeof(attendee->email));
-	db_conference_copy(stmt, 3, attendee->phone, sizeof(attendee->phone));
-	db_conference_copy(stmt, 4, attendee->pin, sizeof(attendee->pin));
-	db_conference_copy(stmt, 5, attendee->invited, sizeof(attendee->invited));
+	db_column_copy(stmt, 1, attendee->name, sizeof(attendee->name));
+	db_column_copy(stmt, 2, attendee->email, sizeof(attendee->email));
+	db_column_copy(stmt, 3, attendee->phone, sizeof(attendee->phone));
+	db_column_copy(stmt, 4, attendee->pin, sizeof(attendee->pin));
+	db_column_copy(stmt, 5, attendee->invited, sizeof(attendee->invited));
 	attendee->host = sqlite3_column_int(stmt, 6);
-	db_conference_copy(stmt, 7, attendee->first_joined, sizeof(attendee->first_joined));
+	db_column_copy(stmt, 7, attendee->first_joined, sizeof(attendee->first_joined));
 	attendee->seconds_in = sqlite3_column_int64(stmt, 8);
 	attendee->calls = sqlite3_column_int64(stmt, 9);
 }
@@ -206,12 +178,12 @@ static void
 db_live_read(sqlite3_stmt *stmt, struct db_live_call *call)
 {
 	memset(call, 0, sizeof(*call));
-	db_conference_copy(stmt, 0, call->callid, sizeof(call->callid));
+	db_column_copy(stmt, 0, call->callid, sizeof(call->callid));
 	call->conference_id = sqlite3_column_int64(stmt, 1);
-	db_conference_copy(stmt, 2, call->origin, sizeof(call->origin));
-	db_conference_copy(stmt, 3, call->caller, sizeof(call->caller));
-	db_conference_copy(stmt, 4, call->attendee_name, sizeof(call->attendee_name));
-	db_conference_copy(stmt, 5, call->joined, sizeof(call->joined));
+	db_column_copy(stmt, 2, call->origin, sizeof(call->origin));
+	db_column_copy(stmt, 3, call->caller, sizeof(call->caller));
+	db_column_copy(stmt, 4, call->attendee_name, sizeof(call->attendee_name));
+	db_column_copy(stmt, 5, call->joined, sizeof(call->joined));
 	call->muted = sqlite3_column_int(stmt, 6);
 	call->host = sqlite3_column_int(stmt, 7);
 }
@@ -227,22 +199,14 @@ db_conference_next(struct db *db, enum db_conference_stmt which)
 static int
 db_conference_one(int rc, struct db *db, enum db_conference_stmt which)
 {
-	if (db->conference_stmt[which] != NULL)
-		sqlite3_reset(db->conference_stmt[which]);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	return db_one_in(rc, &db->conference_stmt[which]);
 }
 
 /* The first column of which's row as an integer: an INSERT ... RETURNING id or a count. */
 static int
 db_conference_integer(int rc, struct db *db, enum db_conference_stmt which, long long *value)
 {
-	if (rc == SQLITE_ROW)
-		*value = sqlite3_column_int64(db->conference_stmt[which], 0);
-	if (db->conference_stmt[which] != NULL)
-		sqlite3_reset(db->conference_stmt[which]);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == DB_PIN_TAKEN ? DB_PIN_TAKEN : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	return db_integer_in(rc, &db->conference_stmt[which], value);
 }
 
 int

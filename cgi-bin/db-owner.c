@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -39,10 +38,7 @@ enum db_owner_stmt {
 #define OWNER_COLUMNS "id, email, coalesce(password, ''), confirmed, admin, created," \
 	" coalesce(last_login, '')"
 
-static const struct {
-	const char	*name;
-	const char	*sql;
-} db_owner_statements[OWNER_STMT__MAX] = {
+static const struct db_statement db_owner_statements[OWNER_STMT__MAX] = {
 	[OWNER_BY_EMAIL] = { "owner_by_email",
 	    "SELECT " OWNER_COLUMNS " FROM owner WHERE email = ?1" },
 	[OWNER_BY_ID] = { "owner_by_id",
@@ -105,48 +101,21 @@ _Static_assert(OWNER_STMT__MAX <= DB_OWNER_STATEMENTS, "raise DB_OWNER_STATEMENT
 
 static const char *const db_token_kinds[] = { "confirm", "reset" };
 
-static sqlite3_stmt *
-db_owner_prepare(struct db *db, enum db_owner_stmt which)
-{
-	return db_prepare_in(db, &db->owner_stmt[which], db_owner_statements[which].name,
-	    db_owner_statements[which].sql);
-}
-
-static int
-db_owner_bind_fail(struct db *db, enum db_owner_stmt which)
-{
-	snprintf(db->why, sizeof(db->why), "database %.256s: cannot bind (%s)", db->path,
-	    db_owner_statements[which].name);
-	return DB_FAULT;
-}
-
 /*
- * Run which with its parameters, given as a format of 't' (text, NULL
- * binds NULL) and 'i' (long long) and the values: SQLITE_ROW (the
+ * Run which with its parameters (see db_bind_in): SQLITE_ROW (the
  * statement stays on its row), SQLITE_DONE, or DB_FAULT.
  */
 static int
 db_owner_run(struct db *db, enum db_owner_stmt which, const char *format, ...)
 {
 	sqlite3_stmt *stmt;
-	const char *text;
 	va_list values;
-	int index, rc = SQLITE_OK;
 
-	if ((stmt = db_owner_prepare(db, which)) == NULL)
-		return DB_FAULT;
 	va_start(values, format);
-	for (index = 1; *format != '\0' && rc == SQLITE_OK; format++, index++) {
-		if (*format == 'i')
-			rc = sqlite3_bind_int64(stmt, index, va_arg(values, long long));
-		else if ((text = va_arg(values, const char *)) == NULL)
-			rc = sqlite3_bind_null(stmt, index);
-		else
-			rc = sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
-	}
+	stmt = db_bind_in(db, &db->owner_stmt[which], &db_owner_statements[which], format, values);
 	va_end(values);
-	if (rc != SQLITE_OK)
-		return db_owner_bind_fail(db, which);
+	if (stmt == NULL)
+		return DB_FAULT;
 	return db_step_in(db, stmt, db_owner_statements[which].name);
 }
 
@@ -154,26 +123,14 @@ db_owner_run(struct db *db, enum db_owner_stmt which, const char *format, ...)
 static int
 db_owner_exec(int rc, struct db *db, enum db_owner_stmt which)
 {
-	if (db->owner_stmt[which] != NULL)
-		sqlite3_reset(db->owner_stmt[which]);
-	return rc == DB_FAULT ? DB_FAULT : DB_OK;
+	return db_done_in(rc, db, &db->owner_stmt[which], 0);
 }
 
 /* DB_NONE when the last statement changed no row. */
 static int
 db_owner_changed(int rc, struct db *db, enum db_owner_stmt which)
 {
-	if ((rc = db_owner_exec(rc, db, which)) != DB_OK)
-		return rc;
-	return sqlite3_changes(db->handle) > 0 ? DB_OK : DB_NONE;
-}
-
-static void
-db_owner_copy(sqlite3_stmt *stmt, int column, char *out, size_t size)
-{
-	const unsigned char *text = sqlite3_column_text(stmt, column);
-
-	snprintf(out, size, "%s", text != NULL ? (const char *)text : "");
+	return db_done_in(rc, db, &db->owner_stmt[which], 1);
 }
 
 static void
@@ -181,12 +138,12 @@ db_owner_read(sqlite3_stmt *stmt, struct db_owner *owner)
 {
 	memset(owner, 0, sizeof(*owner));
 	owner->id = sqlite3_column_int64(stmt, 0);
-	db_owner_copy(stmt, 1, owner->email, sizeof(owner->email));
-	db_owner_copy(stmt, 2, owner->password, sizeof(owner->password));
+	db_column_copy(stmt, 1, owner->email, sizeof(owner->email));
+	db_column_copy(stmt, 2, owner->password, sizeof(owner->password));
 	owner->confirmed = sqlite3_column_int(stmt, 3);
 	owner->admin = sqlite3_column_int(stmt, 4);
-	db_owner_copy(stmt, 5, owner->created, sizeof(owner->created));
-	db_owner_copy(stmt, 6, owner->last_login, sizeof(owner->last_login));
+	db_column_copy(stmt, 5, owner->created, sizeof(owner->created));
+	db_column_copy(stmt, 6, owner->last_login, sizeof(owner->last_login));
 }
 
 /* One owner row from which, already run: DB_OK, DB_NONE or a fault. */
@@ -195,9 +152,7 @@ db_owner_row(int rc, struct db *db, enum db_owner_stmt which, struct db_owner *o
 {
 	if (rc == SQLITE_ROW)
 		db_owner_read(db->owner_stmt[which], owner);
-	if (db->owner_stmt[which] != NULL)
-		sqlite3_reset(db->owner_stmt[which]);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	return db_one_in(rc, &db->owner_stmt[which]);
 }
 
 int
@@ -217,13 +172,8 @@ int
 db_owner_insert(struct db *db, const char *email, const char *password, int confirmed,
     long long *id)
 {
-	int rc = db_owner_run(db, OWNER_INSERT, "tti", email, password, (long long)confirmed);
-
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(db->owner_stmt[OWNER_INSERT], 0);
-	if (db->owner_stmt[OWNER_INSERT] != NULL)
-		sqlite3_reset(db->owner_stmt[OWNER_INSERT]);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	return db_integer_in(db_owner_run(db, OWNER_INSERT, "tti", email, password,
+	    (long long)confirmed), &db->owner_stmt[OWNER_INSERT], id);
 }
 
 int
@@ -326,14 +276,11 @@ int
 db_token_take(struct db *db, const char *token_hash, enum db_token_kind kind, const char *now,
     long long *owner_id)
 {
-	int rc = db_owner_run(db, TOKEN_FIND, "ttt", token_hash, db_token_kinds[kind], now);
+	int rc = db_integer_in(db_owner_run(db, TOKEN_FIND, "ttt", token_hash, db_token_kinds[kind],
+	    now), &db->owner_stmt[TOKEN_FIND], owner_id);
 
-	if (rc == SQLITE_ROW)
-		*owner_id = sqlite3_column_int64(db->owner_stmt[TOKEN_FIND], 0);
-	if (db->owner_stmt[TOKEN_FIND] != NULL)
-		sqlite3_reset(db->owner_stmt[TOKEN_FIND]);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+	if (rc != DB_OK)
+		return rc;
 	return db_owner_exec(db_owner_run(db, TOKEN_USE, "itt", *owner_id, db_token_kinds[kind],
 	    now), db, TOKEN_USE);
 }
@@ -352,8 +299,6 @@ db_login_limited(struct db *db, const char *key, const char *since, int limit, c
 	int rc = db_owner_run(db, FAILURE_LIMITED, "tti", key, since, (long long)(limit - 1));
 
 	if (rc == SQLITE_ROW)
-		db_owner_copy(db->owner_stmt[FAILURE_LIMITED], 0, until, 32);
-	if (db->owner_stmt[FAILURE_LIMITED] != NULL)
-		sqlite3_reset(db->owner_stmt[FAILURE_LIMITED]);
-	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : DB_FAULT;
+		db_column_copy(db->owner_stmt[FAILURE_LIMITED], 0, until, 32);
+	return db_one_in(rc, &db->owner_stmt[FAILURE_LIMITED]);
 }

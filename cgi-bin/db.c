@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,58 @@ db_step_in(struct db *db, sqlite3_stmt *stmt, const char *name)
 	return db_fail_named(db, name, sqlite3_errmsg(db->handle));
 }
 
+sqlite3_stmt *
+db_bind_in(struct db *db, sqlite3_stmt **slot, const struct db_statement *statement,
+    const char *format, va_list values)
+{
+	sqlite3_stmt *stmt;
+	const char *text;
+	int index, rc = SQLITE_OK;
+
+	if ((stmt = db_prepare_in(db, slot, statement->name, statement->sql)) == NULL)
+		return NULL;
+	for (index = 1; *format != '\0' && rc == SQLITE_OK; format++, index++) {
+		if (*format == 'i')
+			rc = sqlite3_bind_int64(stmt, index, va_arg(values, long long));
+		else if ((text = va_arg(values, const char *)) == NULL)
+			rc = sqlite3_bind_null(stmt, index);
+		else
+			rc = sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(db->why, sizeof(db->why), "database %.256s: cannot bind (%s)", db->path,
+		    statement->name);
+		return NULL;
+	}
+	return stmt;
+}
+
+int
+db_done_in(int rc, struct db *db, sqlite3_stmt **slot, int want_change)
+{
+	if (*slot != NULL)
+		sqlite3_reset(*slot);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	return want_change && sqlite3_changes(db->handle) == 0 ? DB_NONE : DB_OK;
+}
+
+int
+db_one_in(int rc, sqlite3_stmt **slot)
+{
+	if (*slot != NULL)
+		sqlite3_reset(*slot);
+	return rc == SQLITE_ROW ? DB_OK : rc == SQLITE_DONE ? DB_NONE : rc;
+}
+
+int
+db_integer_in(int rc, sqlite3_stmt **slot, long long *value)
+{
+	if (rc == SQLITE_ROW)
+		*value = sqlite3_column_int64(*slot, 0);
+	return db_one_in(rc, slot);
+}
+
 static sqlite3_stmt *
 db_prepare(struct db *db, enum db_stmt which)
 {
@@ -357,8 +410,7 @@ db_exec(struct db *db, enum db_stmt which, const char *a, const char *b, const c
 	return rc == SQLITE_DONE ? DB_OK : rc == SQLITE_ROW ? DB_OK : DB_FAULT;
 }
 
-/* Copy a text column into a bounded buffer; "" for NULL. */
-static void
+void
 db_column_copy(sqlite3_stmt *stmt, int column, char *out, size_t size)
 {
 	const unsigned char *text = sqlite3_column_text(stmt, column);

@@ -2,6 +2,7 @@
 #ifndef PINCONF_DB_H
 #define PINCONF_DB_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -179,6 +180,34 @@ void	 db_rollback(struct db *);
  */
 sqlite3_stmt *db_prepare_in(struct db *, sqlite3_stmt **slot, const char *name, const char *sql);
 int	 db_step_in(struct db *, sqlite3_stmt *, const char *name);
+
+/* A row of a sibling file's statement table. */
+struct db_statement {
+	const char	*name;
+	const char	*sql;
+};
+
+/*
+ * Prepare statement into *slot and bind its parameters, given as a format
+ * of 't' (text, NULL binds NULL) and 'i' (long long) and the values: the
+ * statement, ready to step, or NULL with why.
+ */
+sqlite3_stmt *db_bind_in(struct db *, sqlite3_stmt **slot, const struct db_statement *,
+	    const char *format, va_list);
+/*
+ * After a sibling's statement ran to rc (SQLITE_ROW, SQLITE_DONE, DB_FAULT or
+ * the sibling's own result), reset the one in *slot (NULL after a failed prepare;
+ * the slot, not the statement, since the run that fills it may be an argument):
+ * db_done_in for a statement whose row is ignored, DB_OK, or DB_NONE when
+ * want_change and no row changed; db_one_in after its one row was read, DB_OK,
+ * or DB_NONE when none came; db_integer_in the same, reading the row's first
+ * column into *value.  Any other rc is returned as it is.
+ */
+int	 db_done_in(int rc, struct db *, sqlite3_stmt **slot, int want_change);
+int	 db_one_in(int rc, sqlite3_stmt **slot);
+int	 db_integer_in(int rc, sqlite3_stmt **slot, long long *value);
+/* Copy a text column into a bounded buffer; "" for NULL. */
+void	 db_column_copy(sqlite3_stmt *, int column, char *out, size_t size);
 
 /* A value from table setting (pin_length, guess_limit, guess_window, guess_budget, identity_limit). */
 int	 db_setting(struct db *, const char *name, int *value);

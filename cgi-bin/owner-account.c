@@ -151,6 +151,20 @@ account_paragraph_filled(struct owner *owner, const char *text, const char *valu
 	free(filled);
 }
 
+/* A new password twice, with the rule between: sign-up, reset and change ask the same. */
+static void
+account_new_password(struct owner *owner, const struct account_form *form, const char *label)
+{
+	struct owner_field password = { "password", label, "password", "new-password",
+	    NULL, form != NULL ? form->password_error : NULL };
+	struct owner_field password2 = { "password2", "Repeat password", "password",
+	    "new-password", NULL, form != NULL ? form->password2_error : NULL };
+
+	owner_form_field(owner, &password);
+	fputs("<p class=\"field-hint\">" PASSWORD_RULE "</p>\n", owner->out);
+	owner_form_field(owner, &password2);
+}
+
 /* ---- Sign up ---- */
 
 static void
@@ -158,10 +172,6 @@ signup_render(struct owner *owner, const struct account_form *form, int status)
 {
 	struct owner_field email = { "email", "E-mail", "email", "email",
 	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL };
-	struct owner_field password = { "password", "Password", "password", "new-password",
-	    NULL, form != NULL ? form->password_error : NULL };
-	struct owner_field password2 = { "password2", "Repeat password", "password",
-	    "new-password", NULL, form != NULL ? form->password2_error : NULL };
 
 	if (owner_page_begin(owner, "Create an account") != 0)
 		return;
@@ -176,9 +186,7 @@ signup_render(struct owner *owner, const struct account_form *form, int status)
 	    owner->config->owner_domains);
 	owner_form_begin(owner, "/signup");
 	owner_form_field(owner, &email);
-	owner_form_field(owner, &password);
-	fputs("<p class=\"field-hint\">" PASSWORD_RULE "</p>\n", owner->out);
-	owner_form_field(owner, &password2);
+	account_new_password(owner, form, "Password");
 	owner_form_end(owner, "Create account");
 	owner_link(owner, "/login", "Log in");
 	owner_page_end(owner, status);
@@ -370,19 +378,12 @@ out:
 static void
 reset_render(struct owner *owner, const struct account_form *form, const char *token, int status)
 {
-	struct owner_field password = { "password", "New password", "password", "new-password",
-	    NULL, form != NULL ? form->password_error : NULL };
-	struct owner_field password2 = { "password2", "Repeat password", "password",
-	    "new-password", NULL, form != NULL ? form->password2_error : NULL };
-
 	if (owner_page_begin(owner, "Set a new password") != 0)
 		return;
 	owner_paragraph(owner, "Setting a password logs you out everywhere else.");
 	owner_form_begin(owner, "/reset");
 	owner_form_hidden(owner, "token", token);
-	owner_form_field(owner, &password);
-	fputs("<p class=\"field-hint\">" PASSWORD_RULE "</p>\n", owner->out);
-	owner_form_field(owner, &password2);
+	account_new_password(owner, form, "New password");
 	owner_form_end(owner, "Set password");
 	owner_page_end(owner, status);
 }
@@ -710,19 +711,13 @@ password_render(struct owner *owner, const struct account_form *form, int status
 {
 	struct owner_field current = { "current", "Current password", "password",
 	    "current-password", NULL, form != NULL ? form->current_error : NULL };
-	struct owner_field password = { "password", "New password", "password", "new-password",
-	    NULL, form != NULL ? form->password_error : NULL };
-	struct owner_field password2 = { "password2", "Repeat password", "password",
-	    "new-password", NULL, form != NULL ? form->password2_error : NULL };
 
 	if (owner_page_begin(owner, "Change password") != 0)
 		return;
 	owner_paragraph(owner, "Changing your password logs you out everywhere else.");
 	owner_form_begin(owner, "/password");
 	owner_form_field(owner, &current);
-	owner_form_field(owner, &password);
-	fputs("<p class=\"field-hint\">" PASSWORD_RULE "</p>\n", owner->out);
-	owner_form_field(owner, &password2);
+	account_new_password(owner, form, "New password");
 	owner_form_end(owner, "Set password");
 	owner_link(owner, "/", "Back");
 	owner_page_end(owner, status);

@@ -20,6 +20,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get('PINCONF_SRCDIR') or os.path.join(HERE, '..')
+sys.path.insert(0, HERE)
+from pinconf import examples_section, unescape  # noqa: E402
 MANUAL = os.path.join(SRCDIR, 'man', 'pinconf-db.5')
 SCHEMA = os.path.join(SRCDIR, 'db', 'schema.sql')
 SCRATCH = os.path.join('t', 'tmp', 'db-recipes')
@@ -62,32 +64,6 @@ class Tap:
 
 
 # --- reading the manual ---------------------------------------------------
-
-ROFF_ESCAPES = {'\\e': '\\', '\\&': '', '\\(aq': "'", '\\(dq': '"', '\\-': '-'}
-
-
-def unescape(line):
-    """The text a reader sees for one line of a literal block."""
-    out, i = [], 0
-    while i < len(line):
-        if line[i] != '\\':
-            out.append(line[i])
-            i += 1
-            continue
-        for escape, text in ROFF_ESCAPES.items():
-            if line.startswith(escape, i):
-                out.append(text)
-                i += len(escape)
-                break
-        else:
-            raise ValueError('unknown roff escape in %r' % line)
-    return ''.join(out)
-
-
-def examples_section(text):
-    match = re.search(r'^\.Sh EXAMPLES\n(.*?)(?=^\.Sh |\Z)', text, re.M | re.S)
-    return match.group(1) if match else None
-
 
 def read_blocks(section):
     """[(name, sql, first line)] for each literal block.

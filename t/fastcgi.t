@@ -15,7 +15,7 @@ import time
 os.environ['PINCONF_MODE'] = 'fastcgi'
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
-from pinconf import action_name, ice_browser, ice_phone, new_callid  # noqa: E402
+from pinconf import action_name, ice_browser, ice_phone, new_callid, wait_for  # noqa: E402
 
 PIN = '4321'
 
@@ -53,16 +53,6 @@ def hammer(server, count, event):
             connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
     connection.close()
     return statuses
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    return condition()
 
 
 def main(t):

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
+from pinconf import examples_section, unescape  # noqa: E402
 from sinchfake import FakeSinch  # noqa: E402
 
 SRCDIR = os.environ.get('PINCONF_SRCDIR') or os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
@@ -47,35 +48,13 @@ DATE = re.compile(r'\b\d{4}-\d\d-\d\d\b')
 
 # --- reading a manual -------------------------------------------------------
 
-ROFF_ESCAPES = {'\\e': '\\', '\\&': '', '\\(aq': "'", '\\(dq': '"', '\\-': '-',
-                '\\(:a': '\u00e4', '\\(:o': '\u00f6', '\\(:u': '\u00fc'}
-
-
-def unescape(line):
-    """The text a reader sees for one line of a literal block."""
-    out, i = [], 0
-    while i < len(line):
-        if line[i] != '\\':
-            out.append(line[i])
-            i += 1
-            continue
-        for escape, text in ROFF_ESCAPES.items():
-            if line.startswith(escape, i):
-                out.append(text)
-                i += len(escape)
-                break
-        else:
-            raise ValueError('unknown roff escape in %r' % line)
-    return ''.join(out)
-
-
 def read_examples(manual):
     """({name: [lines]}, [names in order], [first lines of unmarked blocks]) of EXAMPLES."""
     with open(os.path.join(SRCDIR, 'man', manual)) as f:
-        match = re.search(r'^\.Sh EXAMPLES\n(.*?)(?=^\.Sh |\Z)', f.read(), re.M | re.S)
-    if match is None:
+        section = examples_section(f.read())
+    if section is None:
         raise ValueError('%s has no EXAMPLES section' % manual)
-    lines = match.group(1).split('\n')
+    lines = section.split('\n')
     blocks, order, unmarked, name, i = {}, [], [], None, 0
     while i < len(lines):
         line = lines[i]

@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """pinconf-command.t: the pinconf command against a fake Sinch Calling API and the real callback.cgi."""
-import http.client
 import json
 import os
 import re
@@ -11,55 +10,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
 from pinconf import ice_phone, ice_browser, pie, new_callid  # noqa: E402
+from sinchfake import FakeSinch  # noqa: E402
 
 CLI = '+46101234567'
 PHONE = '+46700000001'
 DIALLED = '+46709999999'
 OTHER_SECRET = 'AAAAAAAAAAAAAAAAAAAAAA=='
-
-
-class FakeSinch:
-    """t/fake-sinch-api.py in a process of its own, and its control endpoints."""
-
-    def __init__(self, callback_url):
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fake-sinch-api.py')
-        self.process = subprocess.Popen(
-            [sys.executable, script, '--key', pinconf.KEY, '--secret', pinconf.SECRET,
-             '--callback', callback_url],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=pinconf._die_with_parent())
-        line = self.process.stdout.readline().decode()
-        self.port = int(re.match(r'port (\d+)', line).group(1))
-        self.url = 'http://127.0.0.1:%d' % self.port
-        self.host = '127.0.0.1:%d' % self.port
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-
-    def control(self, path, document=None, method='POST'):
-        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
-        body = json.dumps(document).encode() if document is not None else None
-        connection.request(method, '/control/' + path, body, {'Content-Type': 'application/json'})
-        answer = json.loads(connection.getresponse().read() or b'null')
-        connection.close()
-        return answer
-
-    def state(self):
-        return self.control('state', method='GET')
-
-    def requests(self):
-        return self.state()['requests']
-
-    def participant(self, conference, callid):
-        return (self.state()['conferences'].get(conference) or {}).get(callid)
-
-    def wait_for(self, condition, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.05)
-        return False
 
 
 class Command:

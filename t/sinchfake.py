@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pinconf
 
@@ -22,6 +21,7 @@ class FakeSinch:
         line = self.process.stdout.readline().decode()
         self.port = int(re.match(r'port (\d+)', line).group(1))
         self.url = 'http://127.0.0.1:%d' % self.port
+        self.host = '127.0.0.1:%d' % self.port
 
     def stop(self):
         self.process.terminate()
@@ -48,13 +48,7 @@ class FakeSinch:
         self.control('participants', {'conference': conference, 'id': callid, 'cli': cli})
 
     def wait_for(self, condition, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = condition()
-            if found:
-                return found
-            time.sleep(0.05)
-        return None
+        return pinconf.wait_for(condition, timeout)
 
     def wait_request(self, method, path, after=0, timeout=10):
         """The first request of method to path that arrived after time.time() after and has

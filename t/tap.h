@@ -25,6 +25,17 @@ tap_is(const char *got, const char *want, const char *name)
 		printf("#   got:  %s\n#   want: %s\n", got != NULL ? got : "(null)", want);
 }
 
+/* bytes as lower-case hex into out (2 * length + 1 bytes), to compare with tap_is. */
+static inline void
+tap_hex(const unsigned char *data, size_t length, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < length; i++)
+		sprintf(out + 2 * i, "%02x", data[i]);
+	out[2 * length] = '\0';
+}
+
 static int
 tap_done(void)
 {

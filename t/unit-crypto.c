@@ -8,16 +8,6 @@
 #include "tap.h"
 
 static void
-hex(const unsigned char *data, size_t length, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < length; i++)
-		sprintf(out + 2 * i, "%02x", data[i]);
-	out[2 * length] = '\0';
-}
-
-static void
 fill(unsigned char *buffer, int byte, size_t length)
 {
 	memset(buffer, byte, length);
@@ -80,7 +70,7 @@ test_hmac_sha256_rfc4231(void)
 			break;
 		}
 		crypto_hmac_sha256(key, key_length, data, data_length, mac);
-		hex(mac, test == 5 ? 16 : CRYPTO_SHA256_LENGTH, got);
+		tap_hex(mac, test == 5 ? 16 : CRYPTO_SHA256_LENGTH, got);
 		snprintf(name, sizeof(name), "HMAC-SHA256 RFC 4231 test case %d", test);
 		tap_is(got, expected[test - 1], name);
 		if (test != 5) {
@@ -170,10 +160,10 @@ test_md5_rfc1321(void)
 	char got[2 * CRYPTO_MD5_LENGTH + 1];
 
 	crypto_md5("", 0, digest);
-	hex(digest, sizeof(digest), got);
+	tap_hex(digest, sizeof(digest), got);
 	tap_is(got, "d41d8cd98f00b204e9800998ecf8427e", "MD5 of the empty string");
 	crypto_md5("abc", 3, digest);
-	hex(digest, sizeof(digest), got);
+	tap_hex(digest, sizeof(digest), got);
 	tap_is(got, "900150983cd24fb0d6963f7d28e17f72", "MD5 of \"abc\"");
 }
 

@@ -8,16 +8,6 @@
 #include "secret.h"
 #include "tap.h"
 
-static void
-hex(const unsigned char *data, size_t length, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < length; i++)
-		sprintf(out + 2 * i, "%02x", data[i]);
-	out[2 * length] = '\0';
-}
-
 /* RFC 9106 section 5.3: Argon2id with secret and associated data. */
 static void
 test_argon2id_rfc9106(void)
@@ -32,7 +22,7 @@ test_argon2id_rfc9106(void)
 	memset(ad, 0x04, sizeof(ad));
 	tap_ok(secret_argon2id(password, sizeof(password), salt, sizeof(salt), key, sizeof(key),
 	    ad, sizeof(ad), &params, tag, sizeof(tag)) == 0, "argon2id computes the RFC 9106 case");
-	hex(tag, sizeof(tag), got);
+	tap_hex(tag, sizeof(tag), got);
 	tap_is(got, "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659",
 	    "argon2id gives RFC 9106 section 5.3's tag");
 }

@@ -57,6 +57,8 @@ Modules, one concern each:
                issue_identity; check_refusal (the shape of every refusal).
   cgi_direct   run_cgi (a CGI run as a server would, without one),
                signed_callback_headers.
+  waiting      wait_for(condition, timeout): poll, never sleep a fixed time.
+  manuals      examples_section, unescape: a manual's EXAMPLES as a reader sees them.
 """
 
 # The interface: every name a test may use, from the module that holds it.
@@ -78,4 +80,6 @@ from .servers import _SERVER_KINDS, start_server, missing_prerequisite  # noqa: 
 from .client import (GETTICKET_PATH, ROSTER_PATH, FORM_TYPE, post_form, getticket, roster,  # noqa: F401
                      issue_identity, check_refusal)
 from .cgi_direct import run_cgi, signed_callback_headers  # noqa: F401
+from .waiting import wait_for  # noqa: F401
+from .manuals import examples_section, unescape  # noqa: F401
 
