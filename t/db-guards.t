@@ -23,6 +23,7 @@ SCRATCH = os.path.join('t', 'tmp', 'db-guards')
 TRIGGERS = {
     'setting_is_never_deleted',
     'conference_checks_pin_insert', 'conference_checks_pin_update',
+    'conference_checks_name_insert', 'conference_checks_name_update',
     'conference_assigns_pin_on_insert', 'conference_assigns_pin_on_update',
     'attendee_checks_insert', 'attendee_checks_update',
     'attendee_assigns_pin_on_insert', 'attendee_assigns_pin_on_update',
@@ -36,6 +37,7 @@ CHECKS = {'setting': 4, 'conference': 10, 'attendee': 4, 'dial_in': 2, 'call': 2
 PIN_FORMAT = ('pin must be digits only', 'pin_length')
 NO_CONFERENCE = ('conference_id must be the id of an existing conference',)
 NO_FREE_PIN = ('no free PIN left', 'raise pin_length')
+UNSAFE_NAME = ('name must not contain control, bidirectional or invisible format characters',)
 
 
 class Tap:
@@ -735,6 +737,133 @@ def test_owner_removal():
            'a removed owner\'s id is never given again')
 
 
+# --- names: one rule for the page, the programs and the shell ------------
+
+def c_unsafe_ranges():
+    """The ranges of cgi_code_point_unsafe() in cgi-bin/cgi.c, the rule the programs apply."""
+    with open(os.path.join(SRCDIR, 'cgi-bin', 'cgi.c')) as source:
+        text = source.read()
+    body = re.search(r'\ncgi_code_point_unsafe\(long code\)\n\{(.*?)\n\}', text, re.S).group(1)
+    table = re.search(r'ranges\[\]\[2\] = \{(.*?)\};', body, re.S).group(1)
+    pairs = re.findall(r'\{\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\}', table)
+    if not pairs or re.sub(r'\{\s*0x[0-9a-fA-F]+\s*,\s*0x[0-9a-fA-F]+\s*\}|[\s,]', '', table):
+        raise ValueError('cgi.c: cannot read the ranges of cgi_code_point_unsafe(): %r' % table)
+    return [(int(low, 16), int(high, 16)) for low, high in pairs]
+
+
+def js_unsafe_ranges():
+    """The ranges of UNSAFE_IN_NAME in htdocs/pinconf.js, the rule the join page applies."""
+    with open(os.path.join(SRCDIR, 'htdocs', 'pinconf.js')) as source:
+        text = source.read()
+    found = re.search(r'const UNSAFE_IN_NAME = /\[(.*?)\]/u;', text)
+    if found is None:
+        raise ValueError('pinconf.js: no "const UNSAFE_IN_NAME = /[...]/u;"')
+    item = re.compile(r'\\u(?:\{([0-9a-fA-F]+)\}|([0-9a-fA-F]{4}))(?:-\\u(?:\{([0-9a-fA-F]+)\}|([0-9a-fA-F]{4})))?')
+    ranges, at, text = [], 0, found.group(1)
+    while at < len(text):
+        match = item.match(text, at)
+        if match is None:
+            raise ValueError('pinconf.js: UNSAFE_IN_NAME has %r, not \\uXXXX or \\u{X} ranges' % text[at:])
+        low = int(match.group(1) or match.group(2), 16)
+        high = int(match.group(3) or match.group(4), 16) if (match.group(3) or match.group(4)) else low
+        ranges.append((low, high))
+        at = match.end()
+    return ranges
+
+
+def code_points(ranges):
+    return {code for low, high in ranges for code in range(low, high + 1)}
+
+
+def test_name_rule_is_one():
+    c_ranges, js_ranges = c_unsafe_ranges(), js_unsafe_ranges()
+    tap.ok(code_points(c_ranges) == code_points(js_ranges),
+           "the join page's UNSAFE_IN_NAME refuses exactly cgi_code_point_unsafe()'s characters",
+           ['only in cgi.c: %s' % ['U+%04X' % c for c in sorted(code_points(c_ranges) - code_points(js_ranges))],
+            'only in pinconf.js: %s' % ['U+%04X' % c
+                                        for c in sorted(code_points(js_ranges) - code_points(c_ranges))]])
+    tap.ok(code_points(c_ranges) >= {0x0000, 0x009b, 0x200b, 0x202e, 0x2066, 0xfeff, 0xe0041},
+           'the rule holds NUL, CSI, a zero width space, RLO, LRI, the BOM and a tag character')
+
+
+def walk(db, sql, parameters, names, want_refused):
+    """Run sql for each name; return what went against want_refused (at most 10 lines)."""
+    wrong = []
+    db.execute('BEGIN')	# one commit, not thousands
+    for name in names:
+        try:
+            db.execute(sql, parameters(name))
+            if want_refused:
+                wrong.append('accepted: %s' % ' '.join('U+%04X' % ord(c) for c in name if ord(c) > 0x7e
+                                                         or ord(c) < 0x20))
+        except sqlite3.Error as error:
+            if not want_refused:
+                culprits = [c for c in name if one(db, 'SELECT ? GLOB pattern FROM unsafe_in_name', 'x' + c)]
+                wrong.append('refused (%s): %s' % (' '.join('U+%04X' % ord(c) for c in culprits), error))
+            elif UNSAFE_NAME[0] not in str(error):
+                wrong.append('wrong message for U+%04X: %s' % (ord(name[len('Weekly')]), error))
+        if len(wrong) >= 10:
+            break
+    db.execute('COMMIT')
+    return wrong
+
+
+def test_unsafe_names():
+    """The schema's name guards refuse exactly the programs' set, in every name an admin types."""
+    db = fresh()
+    unsafe = sorted(code_points(c_unsafe_ranges()))
+    conference = add_conference(db, 'Weekly sync', '4711')
+    anna = add_attendee(db, conference, 'Anna', '1234')
+    ways = (
+        ('a new conference name', "INSERT INTO conference(name, pin) VALUES (?, '5555')", lambda n: (n,)),
+        ('a changed conference name', 'UPDATE conference SET name = ? WHERE id = ?', lambda n: (n, conference)),
+        ('a new attendee name', "INSERT INTO attendee(conference_id, name, pin) VALUES (?, ?, '6666')",
+         lambda n: (conference, n)),
+        ('a changed attendee name', 'UPDATE attendee SET name = ? WHERE id = ?', lambda n: (n, anna)),
+    )
+    hidden = ['Weekly%ssync' % chr(code) for code in unsafe]
+    for where, sql, parameters in ways:
+        wrong = walk(db, sql, parameters, hidden, True)
+        tap.ok(not wrong, 'each of the %d characters of cgi_code_point_unsafe() is refused in %s'
+               % (len(unsafe), where), wrong)
+    # Every other code point (surrogates are no characters), 200 to a name.
+    unsafe_set = set(unsafe)
+    safe = [code for code in range(0x110000) if code not in unsafe_set and not 0xd800 <= code <= 0xdfff]
+    chunks = [''.join(chr(code) for code in safe[i:i + 200]) for i in range(0, len(safe), 200)]
+    for where, sql, parameters in (ways[1], ways[3]):
+        wrong = walk(db, sql, parameters, chunks, False)
+        tap.ok(not wrong, 'each of the other %d code points is accepted in %s' % (len(safe), where), wrong)
+    for name, why in (('Åsa Öberg', 'Swedish letters'), ('Анна Свенссон', 'Cyrillic'), ('王小明', 'Chinese'),
+                      ('محمد علي', 'Arabic'), ('Zoe\u0308', 'a combining diaeresis'),
+                      ('Launch \U0001f680', 'an emoji'), ('\U0001f44d\U0001f3fd team', 'an emoji with a skin tone'),
+                      ('\u2764\ufe0f sync', 'a variation selector')):
+        accepted(db, 'a conference name with %s is accepted' % why,
+                 "INSERT INTO conference(name) VALUES (?)", (name,))
+        accepted(db, 'an attendee name with %s is accepted' % why,
+                 'INSERT INTO attendee(conference_id, name) VALUES (?, ?)', (conference, name))
+    for name, why in (('Weekly\u009b2J sync', 'an 8-bit CSI'), ('Invoice \u202egpj.exe', 'a right-to-left override'),
+                      ('Ann\u200ba', 'a zero width space'), ('Ann\u2066a', 'a left-to-right isolate'),
+                      ('Nul\0led', 'a NUL'), ('Anna\x1b[2J', 'an ESC'),
+                      ('Anna\U000e0041', 'a tag character'), ('\ufeffAnna', 'a byte order mark')):
+        refused(db, 'a conference name with %s is refused, saying why' % why,
+                "INSERT INTO conference(name) VALUES (?)", (name,), UNSAFE_NAME)
+        refused(db, 'an attendee name with %s is refused, saying why' % why,
+                'INSERT INTO attendee(conference_id, name) VALUES (?, ?)', (conference, name),
+                ('attendee ' + UNSAFE_NAME[0],))
+    # A name kept from before version 3 (the upgrade copies rows before the
+    # guards come back) does not stop other changes to its row.
+    guard = one(db, "SELECT sql FROM sqlite_master WHERE name = 'attendee_checks_insert'")
+    db.execute('DROP TRIGGER attendee_checks_insert')
+    kept = add_attendee(db, conference, 'Bo\u202e Ek', '2222')
+    db.execute(guard)
+    accepted(db, 'an attendee with a kept name may get a new PIN',
+             "UPDATE attendee SET pin = '3333' WHERE id = ?", (kept,))
+    accepted(db, 'an attendee with a kept name may keep it in an UPDATE that names it',
+             'UPDATE attendee SET name = name, host = 1 WHERE id = ?', (kept,))
+    refused(db, 'but not be given another unsafe name', 'UPDATE attendee SET name = ? WHERE id = ?',
+            ('Bo\u2067 Ek', kept), UNSAFE_NAME)
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)
@@ -742,10 +871,10 @@ def main():
                  test_pin_clash, test_dial_in_and_call, test_pin_assignment, test_nearly_full,
                  test_conference_rules, test_sinch_id, test_attendee_rows, test_attendee_clash,
                  test_attendee_pin_assignment, test_attendee_nearly_full, test_attendee_cascade,
-                 test_owner_rows, test_owner_removal):
+                 test_owner_rows, test_owner_removal, test_name_rule_is_one, test_unsafe_names):
         try:
             test()
-        except (sqlite3.Error, OSError) as error:
+        except (sqlite3.Error, OSError, ValueError, AttributeError) as error:
             tap.ok(False, '%s runs to the end' % test.__name__, ['%s: %s' % (type(error).__name__, error)])
     return tap.done()
 

@@ -544,6 +544,29 @@ def check_pin_length(db, out):
     expect(not db.in_transaction, 'the transaction is left open')
 
 
+def unsafe_names_before(db):
+    """Names that a version 2 database may hold: the upgrade copies rows before the guards come back."""
+    guards = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'"
+                        " AND name IN ('conference_checks_name_insert', 'attendee_checks_insert')").fetchall()
+    expect(len(guards) == 2, 'the name guards are not both there')
+    db.execute('DROP TRIGGER conference_checks_name_insert')
+    db.execute('DROP TRIGGER attendee_checks_insert')
+    kept = db.execute("INSERT INTO conference(name) VALUES ('Old' || char(0x9b) || '2J sync')").lastrowid
+    db.execute("INSERT INTO attendee(conference_id, name) VALUES (?, 'Bo' || char(0x202e) || ' Ek'),"
+               " (?, 'Nul' || char(0) || 'ly')", (kept, kept))
+    for (sql,) in guards:
+        db.execute(sql)
+
+
+def check_unsafe_names(db, out):
+    hexed = lambda text: text.encode().hex().upper()
+    want = [('conference', conference(db, 'Old\u009b2J sync')['id'], hexed('Old\u009b2J sync')),
+            ('attendee', attendee(db, 'Bo\u202e Ek')['id'], hexed('Bo\u202e Ek')),
+            ('attendee', attendee(db, 'Nul\0ly')['id'], hexed('Nul\0ly'))]
+    expect(sorted(out.rows) == sorted(want), 'the SELECT showed %r, want %r' % (out.rows, want))
+    expect(out.columns == ['kind', 'id', 'name_in_hex'], 'columns %r' % out.columns)
+
+
 # (name, what it does, check, run before it)
 def owners_before(db):
     db.executescript("""
@@ -620,6 +643,8 @@ RECIPES = [
      check_prune_identities_guesses, None),
     ('pin-length', 'makes PINs 6 digits and renumbers conferences not over and their attendees',
      check_pin_length, None),
+    ('unsafe-names', 'lists names with characters the guards now refuse, in hex',
+     check_unsafe_names, unsafe_names_before),
     ('owner-list', 'lists owners, confirmed, admin, last log in', check_owner_list, owners_before),
     ('owner-admin', 'makes an owner admin', check_owner_admin, None),
     ('owner-remove', "removes an account, its sessions and links; its conferences stay",

@@ -401,6 +401,35 @@ ok(result.returncode == 0 and query(six, 'SELECT pin FROM conference WHERE id = 
    and query(six, "SELECT value FROM setting WHERE name = 'pin_length'") == [(6,)],
    'conferences keep 4-digit PINs through the upgrade after pin_length became 6', result.stderr)
 
+# Names with characters the name guards of version 3 refuse are kept too,
+# until they are changed (pinconf-db(5) has a recipe to find them).
+unsafe = make_v1('v1-unsafe-name.db')
+kept_name = 'Help\u009b2J desk\u202e'
+db = sqlite3.connect(unsafe)
+db.execute('UPDATE conference SET name = ? WHERE id = 2', (kept_name,))
+db.commit()
+db.close()
+result = upgrade(unsafe)
+ok(result.returncode == 0 and query(unsafe, 'SELECT name FROM conference WHERE id = 2') == [(kept_name,)],
+   'a name with a C1 control and a bidirectional override is kept through the upgrade',
+   result.stdout + result.stderr)
+db = sqlite3.connect(unsafe, isolation_level=None)
+try:
+    db.execute("UPDATE conference SET pin = NULL, ends_on = '2099-12-31' WHERE id = 2")
+    db.execute('UPDATE conference SET name = name WHERE id = 2')
+    detail = ''
+except sqlite3.Error as error:
+    detail = str(error)
+ok(detail == '', 'a kept name does not stop changes to the rest of its conference', detail)
+try:
+    db.execute('UPDATE conference SET name = ? WHERE id = 2', ('Help\u2066 desk',))
+    detail = 'accepted'
+except sqlite3.Error as error:
+    detail = str(error)
+ok('name must not contain control, bidirectional or invisible format characters' in detail,
+   'a changed name is held to the name guard after the upgrade', detail)
+db.close()
+
 # A sinch_id that version 2 refuses stops the upgrade, names the conference, changes nothing.
 bad = make_v1('v1-bad-sinch-id.db')
 subprocess.run([sqlite3_cli, bad, "UPDATE conference SET sinch_id = 'board room' WHERE id = 3"], check=True)

@@ -16,6 +16,7 @@ The tests steer it through /control/ (never signed, not part of Sinch's API):
     POST /control/fail     {"status", "errorCode", "message", "delay", "times", "method"}
                            the next `times` API requests (of `method`, if given)
                            wait `delay` seconds, then answer status and error body
+                           (status "client gone" if the client hung up meanwhile)
     POST /control/clock    {"offset": seconds}: this Sinch's clock is that far off
     POST /control/hangup   {"callId"}: the callee hangs up; DiCE follows
     GET  /control/state    {"conferences", "requests", "callbacks"}
@@ -30,7 +31,9 @@ import http.client
 import http.server
 import json
 import re
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -295,6 +298,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send(refusal.status, {'errorCode': refusal.code, 'message': refusal.message,
                                           'reference': uuid.uuid4().hex})
 
+    def client_gone(self):
+        """The client closed its end (a process killed while it waited for us does)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b''
+        except OSError:
+            return True
+
     def body(self):
         length = int(self.headers.get('Content-Length') or 0)
         return self.rfile.read(length) if length else b''
@@ -315,6 +326,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             failure = fake.planned_failure(self.command)
             if failure is not None:
                 time.sleep(failure.get('delay', 0))
+                if self.client_gone():
+                    record['status'] = 'client gone'
+                    return
                 raise Refusal(failure.get('status', 500), failure.get('errorCode', 50000),
                               failure.get('message', 'Internal error'))
             fake.authenticate(self.command, path, self.headers, body)

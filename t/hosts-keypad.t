@@ -7,6 +7,7 @@ after answering must reach Sinch even though the server ends the CGI.
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ NOT_IN = 'The host has not joined yet.'
 GAVE_UP = 'The host has not joined. Please try again later.'
 HINT = 'Press star 6 to mute yourself.'
 CLI = '+46101234567'
+SLOW_SINCH = 1.5	# seconds the fake Sinch takes to answer the DELETE that outlives the server
 
 
 def pinconf_command(scratch, *arguments, config=None):
@@ -251,6 +253,73 @@ def test_end_fails_logged(t, server, scratch, fake):
          "end fails: the failure is logged with Sinch's answer", diag='  %r' % found)
 
 
+def processes(name, *arguments):
+    """Pids of the running processes whose program is name and whose arguments hold all of arguments."""
+    found = []
+    for entry in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                argv = [word.decode(errors='replace') for word in f.read().split(b'\0')]
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == name and all(a in argv[1:] for a in arguments):
+            found.append(int(entry))
+    return found
+
+
+def test_end_outlives_the_server(t, server, scratch, fake):
+    """What callback.cgi starts after answering must not die with the request or the server:
+    lighttpd sends the CGI SIGTERM once it has the answer, Apache's prefork MPM signals its
+    whole process group when it stops or restarts.  pinconf end, still waiting for a slow
+    Sinch then, must be in a session of its own (detach.c) to hear the answer.
+    Last: it ends the server."""
+    late = scratch.add_conference('Late', '7878')
+    scratch.execute("INSERT INTO attendee(conference_id, name, pin, host) VALUES (?, 'Lars', '8787', 1)",
+                    (late['id'],))
+    scratch.execute('UPDATE conference SET end_with_host = 1 WHERE id = ?', (late['id'],))
+    host, r = phone(server, '+46700000009', '8787')
+    t.is_(action_name(r.json), 'connectConf', 'end outlives: a host joins')
+    fake.control('fail', {'status': 503, 'errorCode': 50300, 'message': 'Slowly unavailable', 'delay': SLOW_SINCH,
+                          'times': 1, 'method': 'DELETE'})
+    path = '/calling/v1/conferences/id/' + late['sinch_id']
+    started = time.time()
+    r = server.post(dice(host))
+    answered = time.time()
+    t.ok(r.status == 200 and answered - started < 1,
+         'end outlives: the DiCE is answered at once (%.2f s), not after Sinch' % (answered - started))
+    asked = fake.wait_for(lambda: next((q for q in fake.requests()
+                                        if q['method'] == 'DELETE' and q['path'] == path), None), timeout=5)
+    t.ok(asked is not None, 'end outlives: pinconf end asks Sinch to end the conference')
+    groups = []
+    for pid in processes('pinconf', 'end'):
+        try:
+            groups.append((pid, os.getpgid(pid), os.getsid(pid)))
+        except ProcessLookupError:
+            pass
+    server_group = (os.getpgid(server.process.pid), os.getsid(server.process.pid))
+    t.ok(groups and all(group != server_group[0] and session != server_group[1] for _, group, session in groups),
+         "end outlives: pinconf end runs in a session of its own, out of the server's process group",
+         diag='  pinconf end (pid, group, session) %r; server %d (group, session) %r'
+         % (groups, server.process.pid, server_group))
+    # What Apache's prefork MPM does when it stops or restarts, and a server
+    # whose CGI pinconf end had stayed with would do to it too.  (Stopping the
+    # server itself shows nothing more: the servers of the four modes signal
+    # only their own children, and Apache with mod_fcgid takes up to 10 s.)
+    signalled = time.time()
+    os.killpg(server_group[0], signal.SIGTERM)
+    q = fake.wait_request('DELETE', path, after=started, timeout=SLOW_SINCH + 3)
+    t.ok(asked is not None and signalled - asked['at'] < SLOW_SINCH - 0.5,
+         "end outlives: the server's process group got SIGTERM while Sinch still kept pinconf end waiting")
+    t.is_((q or {}).get('status'), 503,
+          "end outlives: pinconf end was still there for Sinch's answer %.1f s later" % SLOW_SINCH)
+    # Apache with mod_fcgid lingers for seconds after that SIGTERM: end what is left at once.
+    try:
+        os.killpg(server_group[0], signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.process.wait(timeout=10)
+
+
 def test_callout_ace(t, server, scratch, board, fake):
     callid = new_callid('o')
     r = server.post(ace(callid, custom='conference=' + board['sinch_id']))
@@ -299,6 +368,7 @@ def main(t):
         test_callout_ace(t, server, scratch, board, fake)
         test_end_with_host(t, server, scratch, board, fake, host)
         test_end_fails_logged(t, server, scratch, fake)
+        test_end_outlives_the_server(t, server, scratch, fake)
     finally:
         fake.stop()
 

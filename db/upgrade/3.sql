@@ -10,6 +10,10 @@
 -- that joined; a guess_budget below 2 becomes 2.
 -- The owner accounts' tables, index, trigger and view (issue 17) are in the
 -- section "Owner accounts" at the end, with the same text as schema.sql.
+-- Names (issue 20): the view unsafe_in_name and the guards that use it refuse
+-- control, bidirectional and invisible format characters in new or changed
+-- conference and attendee names; rows are copied before the guards come
+-- back, so names kept from version 2 stay as they were (pinconf-db(5)).
 -- Conference pages (issue 18): an attendee's email, phone and invited (in the
 -- rebuilt attendee table), and owner_callout, in its section at the end.
 --
@@ -229,6 +233,27 @@ SELECT 'attendee', attendee.id, attendee.conference_id,
 FROM attendee JOIN conference ON conference.id = attendee.conference_id
 WHERE attendee.pin IS NOT NULL;
 
+-- Names are shown on pages, to other callers and in the admin's terminal, so
+-- they hold no control, bidirectional or invisible format characters: the set
+-- of cgi_code_point_unsafe() in cgi-bin/cgi.c and of UNSAFE_IN_NAME in
+-- htdocs/pinconf.js (t/db-guards.t holds all three to one).  GLOB compares
+-- code points.  NUL would end the pattern, so the guards look for it apart.
+CREATE VIEW unsafe_in_name AS
+SELECT '*['
+	|| char(0x0001) || '-' || char(0x001f)		-- C0 controls
+	|| char(0x007f) || '-' || char(0x009f)		-- DEL, C1 controls (CSI 0x9b)
+	|| char(0x00ad)					-- soft hyphen
+	|| char(0x061c)					-- Arabic letter mark
+	|| char(0x180e)					-- Mongolian vowel separator
+	|| char(0x200b) || '-' || char(0x200f)		-- zero widths, LRM, RLM
+	|| char(0x2028) || '-' || char(0x202e)		-- line breaks, embeddings, overrides
+	|| char(0x2060) || '-' || char(0x206f)		-- word joiner, isolates, invisibles
+	|| char(0xfeff)					-- zero width no-break space
+	|| char(0xfff9) || '-' || char(0xfffb)		-- interlinear annotation
+	|| char(0xe0001)				-- language tag
+	|| char(0xe0020) || '-' || char(0xe007f)	-- tag characters
+	|| ']*' AS pattern;
+
 CREATE TRIGGER conference_checks_pin_insert
 BEFORE INSERT ON conference WHEN NEW.pin IS NOT NULL
 BEGIN
@@ -269,11 +294,29 @@ BEGIN
 	  AND NEW.starts_on <= coalesce(other.ends_on, '9999-12-31');
 END;
 
+-- Names kept from before version 3 may stay as they are until changed.
+CREATE TRIGGER conference_checks_name_insert
+BEFORE INSERT ON conference
+WHEN NEW.name GLOB (SELECT pattern FROM unsafe_in_name) OR instr(NEW.name, char(0))
+BEGIN
+	SELECT RAISE(ABORT, 'name must not contain control, bidirectional or invisible format characters');
+END;
+
+CREATE TRIGGER conference_checks_name_update
+BEFORE UPDATE OF name ON conference
+WHEN NEW.name IS NOT OLD.name
+ AND (NEW.name GLOB (SELECT pattern FROM unsafe_in_name) OR instr(NEW.name, char(0)))
+BEGIN
+	SELECT RAISE(ABORT, 'name must not contain control, bidirectional or invisible format characters');
+END;
+
 CREATE TRIGGER attendee_checks_insert
 BEFORE INSERT ON attendee
 BEGIN
 	SELECT RAISE(ABORT, 'conference_id must be the id of an existing conference')
 	WHERE NOT EXISTS (SELECT 1 FROM conference WHERE id = NEW.conference_id);
+	SELECT RAISE(ABORT, 'attendee name must not contain control, bidirectional or invisible format characters')
+	WHERE NEW.name GLOB (SELECT pattern FROM unsafe_in_name) OR instr(NEW.name, char(0));
 	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
 	WHERE NEW.pin IS NOT NULL AND (NEW.pin GLOB '*[^0-9]*'
 	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
@@ -286,10 +329,13 @@ BEGIN
 END;
 
 CREATE TRIGGER attendee_checks_update
-BEFORE UPDATE OF pin, conference_id ON attendee
+BEFORE UPDATE OF pin, conference_id, name ON attendee
 BEGIN
 	SELECT RAISE(ABORT, 'conference_id must be the id of an existing conference')
 	WHERE NOT EXISTS (SELECT 1 FROM conference WHERE id = NEW.conference_id);
+	SELECT RAISE(ABORT, 'attendee name must not contain control, bidirectional or invisible format characters')
+	WHERE NEW.name IS NOT OLD.name
+	  AND (NEW.name GLOB (SELECT pattern FROM unsafe_in_name) OR instr(NEW.name, char(0)));
 	SELECT RAISE(ABORT, 'pin must be digits only, as many as setting pin_length (4 unless changed)')
 	WHERE NEW.pin IS NOT NULL AND NEW.pin IS NOT OLD.pin AND (NEW.pin GLOB '*[^0-9]*'
 	   OR length(NEW.pin) <> (SELECT value FROM setting WHERE name = 'pin_length'));
