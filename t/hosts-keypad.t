@@ -219,8 +219,10 @@ def test_end_with_host(t, server, scratch, board, fake, host):
     t.is_((r.status, r.json), (200, {}), "end: the last host's DiCE is answered 200")
     t.ok(answered - started < 2, 'end: the DiCE is not delayed (%.2f s)' % (answered - started))
     q = fake.wait_request('DELETE', '/calling/v1/conferences/id/' + sid, after=started)
-    t.ok(q is not None and q['at'] >= answered - 0.05,
-         'end: then Sinch gets DELETE /calling/v1/conferences/id/{id}, after the answer')
+    # After the DiCE was posted; that it does not hold up the answer is shown
+    # above and, with a slow Sinch, by test_end_outlives_the_server.
+    t.ok(q is not None and q['at'] >= started,
+         'end: then Sinch gets DELETE /calling/v1/conferences/id/{id}')
     t.ok(q is not None and q['status'] in (200, 204) and
          q['headers'].get('Authorization', '').startswith('Application ' + pinconf.KEY + ':'),
          'end: the DELETE is signed and Sinch accepted it',
