@@ -31,6 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
+import mailbox  # noqa: E402  (t/mailbox.py)
 
 PIN = '4321'
 NODE_TIMEOUT = 200	# seconds for all the parts together
@@ -166,9 +167,29 @@ def main():
     sys.exit(status)
 
 
+def setup_owner():
+    """owner.test.js: owner.cgi open to sign-up from example.com, its mail in a folder.
+
+    t/sendmail stores each message in the folder PINCONF_TEST_MAILBOX names,
+    where the test reads it as a person would.
+    """
+    scratch = pinconf.Scratch('browser-owner')
+    htdocs = scratch.path('htdocs')
+    shutil.rmtree(htdocs)
+    shutil.copytree(os.environ['PINCONF_HTDOCSDIR'], htdocs)
+    box = mailbox.Mailbox(scratch.path('mail'))
+    sendmail = box.install(scratch)
+    server = pinconf.start_server(scratch)
+    base = server.url('').rstrip('/')
+    scratch.write_config(owner_domains='example.com', mail_from='pinconf@example.com',
+                         public_url=base, sendmail=sendmail)
+    scratch.chown()
+    return {'PINCONF_TEST_OWNER_URL': base, 'PINCONF_TEST_MAILBOX': box.folder}, [server]
+
+
 # Set-ups of the files that need servers of their own: file name -> a
 # function returning (environment for its node, the servers it started).
-SETUPS = {}
+SETUPS = {'owner.test.js': setup_owner}
 
 PARTS_LINE = re.compile(r'^\s*\*?\s*Parts \(PINCONF_TEST_PART\):\s*(\S.*)$', re.M)
 

@@ -12,10 +12,11 @@
  *   PINCONF_TEST_SCREENSHOT_DIRS            where to save PNGs (path.delimiter separated)
  *   PINCONF_CHROMIUM          the browser (default /usr/bin/chromium)
  *
- * Parts (PINCONF_TEST_PART): current legacy
+ * Parts (PINCONF_TEST_PART): page current legacy
  *   t/browser.t runs each part in a node of its own, at the same time:
- *   current: the page's own tests and the flows with the current SDK;
- *   legacy: the flows with the legacy SDK.  Unset, both run, one after the other.
+ *   page: the page's own tests, which ask getticket only on the dial-in server;
+ *   current, legacy: the flows with each SDK, each on its own server (the last
+ *   of them locks this address out of it).  Unset, all run, one after the other.
  *
  * The page polls every ROSTER_MS: the tests that wait on it move the page's
  * clock on (Playwright's page.clock) rather than wait for it.
@@ -29,6 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { test, run, diag } = require('./tap');
+const { instrumentPage } = require('./instrument');
 
 const KEY = process.env.PINCONF_TEST_KEY;
 const SECRET = process.env.PINCONF_TEST_SECRET;
@@ -63,50 +65,10 @@ const SDKS = [
 ];
 const CURRENT = SDKS[0];
 const PART = process.env.PINCONF_TEST_PART || '';
-const PARTS = ['current', 'legacy'];
+const PARTS = ['page', 'current', 'legacy'];
 if (PART !== '' && !PARTS.includes(PART))
 	throw new Error('PINCONF_TEST_PART is ' + PART + ', not one of ' + PARTS.join(', '));
 const inPart = (part) => PART === '' || PART === part;
-
-/* Instruments every page before its scripts run: tones started, CSP violations. */
-function instrumentPage() {
-	const seen = { oscillators: [], cspViolations: [], fetches: [] };
-	window.__pinconfTest = seen;
-	document.addEventListener('securitypolicyviolation', (event) =>
-		seen.cspViolations.push(event.violatedDirective + ' ' + event.blockedURI));
-	/* Every fetch, counted when the page calls it (a poll that a timer fires is
-	 * seen at once), and its status once the answer is in. */
-	const fetch = window.fetch;
-	window.fetch = function (resource, ...rest) {
-		const url = new URL(resource instanceof Request ? resource.url : String(resource), document.baseURI);
-		const entry = { path: url.pathname, status: null };
-		seen.fetches.push(entry);
-		return fetch.call(this, resource, ...rest).then((response) => {
-			entry.status = response.status;
-			return response;
-		}, (error) => {
-			entry.status = 'error';
-			throw error;
-		});
-	};
-	const createOscillator = BaseAudioContext.prototype.createOscillator;
-	BaseAudioContext.prototype.createOscillator = function () {
-		const oscillator = createOscillator.call(this);
-		const entry = { frequency: null, started: false, stopped: false };
-		seen.oscillators.push(entry);
-		const start = oscillator.start, stop = oscillator.stop;
-		oscillator.start = function (...args) {
-			entry.frequency = oscillator.frequency.value;
-			entry.started = true;
-			return start.apply(this, args);
-		};
-		oscillator.stop = function (...args) {
-			entry.stopped = true;
-			return stop.apply(this, args);
-		};
-		return oscillator;
-	};
-}
 
 /* A fresh tab whose console errors, page errors, dialogs and CGI requests are kept;
  * with clock, its timers run on Playwright's clock (time still flows, and
@@ -292,9 +254,9 @@ function lastIssuedId(page) {
 
 /* ------------------------------------------------------------- the page */
 
-/* The page's own tests belong to part current (they use its server). */
+/* The page's own tests: part page. */
 function pageTest(...args) {
-	if (inPart('current'))
+	if (inPart('page'))
 		test(...args);
 }
 
@@ -420,7 +382,7 @@ pageTest('the join page and the call panel fit a 320 px wide screen without side
 pageTest('an SDK script that fails to load is reported, also when joining', async ({ browser }) => {
 	const page = await newPage(browser);
 	await page.route('**/fake-sinch-rtc.js', (route) => route.abort());
-	await openJoin(page, { waitForSdk: false });
+	await openJoin(page, { base: DIAL_IN_BASE, waitForSdk: false });
 	assert.equal(await waitForError(page), MESSAGES.sdkLoad);
 	await fillAndJoin(page, 'Ada', PIN);
 	await page.waitForFunction(() => document.getElementById('join').disabled === false &&
@@ -435,7 +397,7 @@ pageTest('Join waits for an SDK that is still loading, then calls', async ({ bro
 	let release;
 	const released = new Promise((resolve) => { release = resolve; });
 	await page.route('**/fake-sinch-rtc.js', async (route) => { await released; await route.continue(); });
-	await openJoin(page, { waitForSdk: false });
+	await openJoin(page, { base: DIAL_IN_BASE, waitForSdk: false });
 	const answered = page.waitForResponse((r) => r.url().includes('/cgi-bin/getticket.cgi'));
 	await fillAndJoin(page, 'Ada', PIN);
 	await page.waitForFunction(() => document.getElementById('status').textContent !== '');
@@ -452,7 +414,7 @@ pageTest('Join waits for an SDK that is still loading, then calls', async ({ bro
 });
 
 pageTest('a script asking getticket and roster directly sees the server\'s name rule, word for word', async () => {
-	const base = CURRENT.base;
+	const base = DIAL_IN_BASE;
 	const cyrillic = 'Д'.repeat(33);
 	const accepted = await postForm(base, '/cgi-bin/getticket.cgi', { name: cyrillic, pin: PIN });
 	assert.equal(accepted.status, 200, '33 Cyrillic letters (66 bytes) are a name');
