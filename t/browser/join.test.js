@@ -156,15 +156,15 @@ const isHidden = (page, selector) => page.locator(selector).evaluate((el) => el.
 const rosterAsked = (page) =>
 	page.evaluate(() => __pinconfTest.fetches.filter((f) => f.path === '/cgi-bin/roster.cgi').length);
 
-/* Move the page's clock on a second at a time, at most ms, until fn(arg) holds in
+/* Move the page's clock on 2.5 s at a time, at most ms, until fn(arg) holds in
  * the page; between steps give the page's requests a moment of real time. */
 async function runClockUntil(page, fn, arg, ms) {
-	for (let ran = 0; ; ran += 1000) {
+	for (let ran = 0; ; ran += 2500) {
 		if (await page.evaluate(fn, arg))
 			return ran;
 		if (ran >= ms)
 			throw new Error(`not within ${ms} ms of the page's time: ${fn}`);
-		await page.clock.runFor(1000);
+		await page.clock.runFor(2500);
 		await page.waitForFunction(fn, arg, { timeout: 150 }).catch(() => {});
 	}
 }
