@@ -188,7 +188,9 @@ def setup_owner():
 
 
 # Set-ups of the files that need servers of their own: file name -> a
-# function returning (environment for its node, the servers it started).
+# function of no arguments returning (environment for its node, the servers it
+# started).  Every file's node also gets the environment of main().  A new
+# t/browser/NAME.test.js runs as it is; one with servers of its own adds a line.
 SETUPS = {'owner.test.js': setup_owner}
 
 PARTS_LINE = re.compile(r'^\s*\*?\s*Parts \(PINCONF_TEST_PART\):\s*(\S.*)$', re.M)
@@ -229,7 +231,7 @@ class Part:
         self.started = time.monotonic()
         self.process = subprocess.Popen(['node', self.script], cwd=BROWSER_DIR, env=self.env,
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -250,6 +252,15 @@ class Part:
 
     def seconds(self):
         return (self.finished or time.monotonic()) - self.started
+
+
+def die_with_parent():
+    """In the child: the kernel sends it SIGTERM when this script dies, even by SIGKILL."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0)	# PR_SET_PDEATHSIG, SIGTERM
+    except (ImportError, OSError, AttributeError):
+        pass
 
 
 RESULT = re.compile(r'^(not ok|ok)\b\s*(\d+)?(.*)$')
