@@ -427,8 +427,12 @@ owner_headers(struct cgi_response *response)
 	    "base-uri 'none'");
 	cgi_response_add_header(response, "Cache-Control: no-store");
 	cgi_response_add_header(response, "X-Content-Type-Options: nosniff");
-	/* The links in mails carry a token: never pass a URL on. */
-	cgi_response_add_header(response, "Referrer-Policy: no-referrer");
+	/*
+	 * The links in mails carry a token: pass no URL to another site.  Not
+	 * no-referrer: under it browsers send "Origin: null" with our own forms,
+	 * which the cross-site check must refuse.
+	 */
+	cgi_response_add_header(response, "Referrer-Policy: same-origin");
 }
 
 static void

@@ -1,33 +1,40 @@
-"""browser.t: the join page in headless Chromium against the installed CGIs.
+"""browser.t: pinconf's pages in headless Chromium against the installed CGIs.
 
 Starts three web servers (lighttpd, or Apache with PINCONF_SERVER=apache):
 one whose pinconf.conf points sinch_js_url at t/browser/fake-sinch-rtc.js
 (Sinch's current SDK), one at t/browser/fake-sinch.js (the legacy SDK), and
-one with dial-in numbers; each has the conferences of make_site().  Then it
-runs t/browser/join.test.js under node, which runs every flow against both
-SDKs and
-drives Chromium with playwright-core and prints the TAP that this script
-passes through, then t/browser/axe.test.js (axe-core's WCAG checks of / and
-the join page), adding one assertion of its own at the end: no CGI reported
-a sanitizer error.  Screenshots go to t/tmp/browser/ (t/tmp/browser-apache/)
-and, when PINCONF_SCREENSHOT_DIR is set, there too.
+one with dial-in numbers; each has the conferences of make_site().  A file
+listed in SETUPS gets the servers its set-up starts as well.
+
+Every t/browser/*.test.js is a part, or several: a file whose header has a
+line "Parts (PINCONF_TEST_PART): a b" runs once per name, with
+PINCONF_TEST_PART set.  Each part is a node process with its own Chromium
+(playwright-core), and all of them run at the same time; their TAP is merged
+into one plan, in the order of file name and part, renumbered, with each
+part's diagnostics passed through.  One assertion of this script's own comes
+last: no CGI reported a sanitizer error.  Screenshots go to t/tmp/browser/
+(t/tmp/browser-apache/) and, when PINCONF_SCREENSHOT_DIR is set, there too.
 
 Needs node, /usr/bin/chromium (or $PINCONF_CHROMIUM) and
 `npm ci` in t/browser; without them the test is skipped.
 """
 
+import glob
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pinconf  # noqa: E402
+import mailbox  # noqa: E402  (t/mailbox.py)
 
 PIN = '4321'
-NODE_TIMEOUT = 200	# seconds for the whole browser run
+NODE_TIMEOUT = 200	# seconds for all the parts together
 BROWSER_DIR = os.path.join(os.environ.get('PINCONF_SRCDIR') or
                            os.path.dirname(os.path.abspath(__file__)), 't', 'browser')
 if not os.path.isdir(BROWSER_DIR):	# run by hand from the source tree
@@ -53,8 +60,9 @@ def missing_prerequisite():
         return '%s not found (apt-get install chromium)' % CHROMIUM
     if not os.path.isfile(os.path.join(BROWSER_DIR, 'join.test.js')):
         return '%s is not in this tree' % BROWSER_DIR
-    if not os.path.isdir(os.path.join(BROWSER_DIR, 'node_modules', 'playwright-core')):
-        return 'playwright-core not installed: run npm ci in %s' % BROWSER_DIR
+    for package in ('playwright-core', 'axe-core'):
+        if not os.path.isdir(os.path.join(BROWSER_DIR, 'node_modules', package)):
+            return '%s not installed: run npm ci in %s' % (package, BROWSER_DIR)
     return None
 
 
@@ -137,76 +145,186 @@ def main():
                PINCONF_TEST_SECRET=pinconf.SECRET,
                PINCONF_TEST_SCREENSHOT_DIRS=os.pathsep.join(shots),
                PINCONF_CHROMIUM=CHROMIUM)
+    runs = []
+    for script, part in parts():
+        extra = {}
+        if os.path.basename(script) in SETUPS:
+            extra, started = SETUPS[os.path.basename(script)]()
+            servers.extend(started)
+        runs.append(Part(script, part, dict(env, **extra)))
     sys.stdout.flush()
-    axe_status, axe_lines, axe_planned = run_axe(env)
-    status, planned = run_node(env, extra=axe_planned)
-    if planned is not None:
-        # axe.test.js's results follow join.test.js's, numbered on from them.
-        for line in axe_lines:
-            print(re.sub(r'^(not ok|ok) (\d+)', lambda m: '%s %d' % (m.group(1), int(m.group(2)) + planned), line))
-        planned += axe_planned
-        status = status or axe_status
+    for run in runs:
+        run.start()
+    status, planned = merge(runs)
     if status != 0:
         print_server_logs(servers)
     pinconf.stop_all_servers()
-    if planned is not None:
-        # The sanitizer check of pinconf.run(), as assertion planned + 1.
-        tap = pinconf.Tap()
-        tap.count = planned
-        if not pinconf.check_sanitizers(tap):
-            status = status or 1
+    # The sanitizer check of pinconf.run(), as the last assertion.
+    tap = pinconf.Tap()
+    tap.count = planned
+    if not pinconf.check_sanitizers(tap):
+        status = status or 1
     sys.exit(status)
 
 
-def run_axe(env):
-    """Run axe.test.js, if this tree has it: (exit status, its TAP lines but the plan, tests planned)."""
-    script = os.path.join(BROWSER_DIR, 'axe.test.js')
-    if not os.path.isfile(script) or not os.path.isdir(os.path.join(BROWSER_DIR, 'node_modules', 'axe-core')):
-        return 0, [], 0
-    try:
-        done = subprocess.run(['node', script], cwd=BROWSER_DIR, env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, timeout=NODE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return 1, ['not ok 1 - axe.test.js finished within %d s' % NODE_TIMEOUT], 1
-    lines = done.stdout.decode('utf-8', errors='replace').splitlines()
-    plans = [int(m.group(1)) for m in (re.match(r'^1\.\.(\d+)$', line) for line in lines) if m]
-    if not plans:
-        return 1, ['not ok 1 - axe.test.js printed a plan'] + ['# ' + line for line in lines], 1
-    return done.returncode, [line for line in lines if not re.match(r'^1\.\.\d+$', line)], plans[0]
+def setup_owner():
+    """owner.test.js: owner.cgi open to sign-up from example.com, its mail in a folder.
 
-
-def run_node(env, extra=0):
-    """Run join.test.js, passing its TAP through with extra + 1 more assertions planned.
-
-    Returns (exit status, the number of tests node planned or None).
+    t/sendmail stores each message in the folder PINCONF_TEST_MAILBOX names,
+    where the test reads it as a person would.
     """
-    planned = None
-    process = subprocess.Popen(['node', os.path.join(BROWSER_DIR, 'join.test.js')],
-                               cwd=BROWSER_DIR, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE)
-    expired = []
+    scratch = pinconf.Scratch('browser-owner')
+    htdocs = scratch.path('htdocs')
+    shutil.rmtree(htdocs)
+    shutil.copytree(os.environ['PINCONF_HTDOCSDIR'], htdocs)
+    box = mailbox.Mailbox(scratch.path('mail'))
+    sendmail = box.install(scratch)
+    server = pinconf.start_server(scratch)
+    base = server.url('').rstrip('/')
+    scratch.write_config(owner_domains='example.com', mail_from='pinconf@example.com',
+                         public_url=base, sendmail=sendmail)
+    scratch.chown()
+    return {'PINCONF_TEST_OWNER_URL': base, 'PINCONF_TEST_MAILBOX': box.folder}, [server]
 
-    def expire():
-        expired.append(True)
-        process.kill()
-    timer = threading.Timer(NODE_TIMEOUT, expire)
-    timer.start()
+
+# Set-ups of the files that need servers of their own: file name -> a
+# function of no arguments returning (environment for its node, the servers it
+# started).  Every file's node also gets the environment of main().  A new
+# t/browser/NAME.test.js runs as it is; one with servers of its own adds a line.
+SETUPS = {'owner.test.js': setup_owner}
+
+PARTS_LINE = re.compile(r'^\s*\*?\s*Parts \(PINCONF_TEST_PART\):\s*(\S.*)$', re.M)
+
+
+def parts():
+    """Every (script, part or None) of t/browser/*.test.js, in a fixed order.
+
+    PINCONF_BROWSER_PARTS="join.test.js:legacy owner" keeps only the parts
+    named (a file, or file:part; .test.js may be left out), to run one by hand.
+    """
+    wanted = os.environ.get('PINCONF_BROWSER_PARTS', '').split()
+    for script in sorted(glob.glob(os.path.join(BROWSER_DIR, '*.test.js'))):
+        with open(script, encoding='utf-8') as source:
+            declared = PARTS_LINE.search(source.read(4096))
+        file = os.path.basename(script)
+        for part in declared.group(1).split() if declared else [None]:
+            names = {file, file[:-len('.test.js')]}
+            names |= {name + ':' + part for name in names} if part else set()
+            if not wanted or names & set(wanted):
+                yield script, part
+
+
+class Part:
+    """One node process running one part; its output lines come through a queue."""
+
+    def __init__(self, script, part, env):
+        self.script = script
+        self.part = part
+        self.name = os.path.basename(script) + (' ' + part if part else '')
+        self.env = dict(env, PINCONF_TEST_PART=part or '')
+        self.lines = queue.Queue()
+        self.process = None
+        self.started = self.finished = None
+        self.status = None
+
+    def start(self):
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(['node', self.script], cwd=BROWSER_DIR, env=self.env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.process.stdout:
+            self.lines.put(raw.decode('utf-8', errors='replace').rstrip('\n'))
+        self.status = self.process.wait()
+        self.finished = time.monotonic()
+        self.lines.put(None)
+
+    def next_line(self, deadline):
+        """The next line, or None at the end (or once deadline has passed: then it is killed)."""
+        try:
+            return self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.process.kill()
+            self.status = 'killed'
+            return None
+
+    def seconds(self):
+        return (self.finished or time.monotonic()) - self.started
+
+
+def die_with_parent():
+    """In the child: the kernel sends it SIGTERM when this script dies, even by SIGKILL."""
     try:
-        for raw in process.stdout:
-            line = raw.decode('utf-8', errors='replace').rstrip('\n')
-            plan = re.match(r'^1\.\.(\d+)$', line)
-            if plan and planned is None:
-                planned = int(plan.group(1))
-                line = '1..%d' % (planned + extra + 1)
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0)	# PR_SET_PDEATHSIG, SIGTERM
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
+RESULT = re.compile(r'^(not ok|ok)\b\s*(\d+)?(.*)$')
+PLAN = re.compile(r'^1\.\.(\d+)')
+
+
+def merge(runs):
+    """Print the parts' TAP as one plan (+ 1 for the sanitizer check).
+
+    Waits for every part's plan, prints the sum, then each part's lines in
+    turn, renumbered; a part that ends early gets its missing tests as
+    failures.  Returns (exit status, tests printed).
+    """
+    deadline = time.monotonic() + NODE_TIMEOUT
+    early = {}
+    plans = {}
+    for run in runs:
+        early[run] = []
+        while run not in plans:
+            line = run.next_line(deadline)
+            if line is None:
+                plans[run] = None
+            elif PLAN.match(line):
+                plans[run] = int(PLAN.match(line).group(1))
+            else:
+                early[run].append(line)
+    print('1..%d' % (sum(plan or 1 for plan in plans.values()) + 1))
+    sys.stdout.flush()
+    status = 0
+    offset = 0
+    for run in runs:
+        plan = plans[run]
+        if plan is None:
+            print('not ok %d - %s printed a plan' % (offset + 1, run.name))
+            for line in early[run]:
+                print('# ' + line)
+            print('# %s ended with status %s' % (run.name, run.status))
+            status, offset = 1, offset + 1
+            continue
+        done = 0
+        for line in early[run]:
+            print('# ' + line if not line.startswith('#') else line)
+        while True:
+            line = run.next_line(deadline)
+            if line is None:
+                break
+            result = RESULT.match(line)
+            if result:
+                done += 1
+                line = '%s %d%s' % (result.group(1), offset + done, result.group(3))
+            elif not line.startswith('#'):
+                line = '# ' + line
             print(line)
             sys.stdout.flush()
-        status = process.wait()
-    finally:
-        timer.cancel()
-    if expired:
-        print('Bail out! the browser tests took more than %d s' % NODE_TIMEOUT)
-        return 1, None
-    return status, planned
+        for missing in range(done + 1, plan + 1):
+            print('not ok %d - %s: test %d of %d did not report' % (offset + missing, run.name, missing, plan))
+        if run.status == 'killed':
+            print('# %s was stopped: the parts took more than %d s' % (run.name, NODE_TIMEOUT))
+        print('# %s: %d tests, status %s, %.1f s' % (run.name, plan, run.status, run.seconds()))
+        if run.status != 0 or done < plan:
+            status = 1
+        offset += plan
+    sys.stdout.flush()
+    return status, offset
 
 
 if __name__ == '__main__':

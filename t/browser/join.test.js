@@ -11,6 +11,15 @@
  *   PINCONF_TEST_KEY, PINCONF_TEST_SECRET   the application key and secret of all
  *   PINCONF_TEST_SCREENSHOT_DIRS            where to save PNGs (path.delimiter separated)
  *   PINCONF_CHROMIUM          the browser (default /usr/bin/chromium)
+ *
+ * Parts (PINCONF_TEST_PART): page current legacy
+ *   t/browser.t runs each part in a node of its own, at the same time:
+ *   page: the page's own tests, which ask getticket only on the dial-in server;
+ *   current, legacy: the flows with each SDK, each on its own server (the last
+ *   of them locks this address out of it).  Unset, all run, one after the other.
+ *
+ * The page polls every ROSTER_MS: the tests that wait on it move the page's
+ * clock on (Playwright's page.clock) rather than wait for it.
  */
 'use strict';
 
@@ -21,6 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { test, run, diag } = require('./tap');
+const { instrumentPage } = require('./instrument');
 
 const KEY = process.env.PINCONF_TEST_KEY;
 const SECRET = process.env.PINCONF_TEST_SECRET;
@@ -54,37 +64,21 @@ const SDKS = [
 		hungUp: 'HUNG_UP', failure: 'FAILURE', hungUpRaw: 'HUNG_UP', failureRaw: 'FAILURE' }
 ];
 const CURRENT = SDKS[0];
+const PART = process.env.PINCONF_TEST_PART || '';
+const PARTS = ['page', 'current', 'legacy'];
+if (PART !== '' && !PARTS.includes(PART))
+	throw new Error('PINCONF_TEST_PART is ' + PART + ', not one of ' + PARTS.join(', '));
+const inPart = (part) => PART === '' || PART === part;
 
-/* Instruments every page before its scripts run: tones started, CSP violations. */
-function instrumentPage() {
-	const seen = { oscillators: [], cspViolations: [] };
-	window.__pinconfTest = seen;
-	document.addEventListener('securitypolicyviolation', (event) =>
-		seen.cspViolations.push(event.violatedDirective + ' ' + event.blockedURI));
-	const createOscillator = BaseAudioContext.prototype.createOscillator;
-	BaseAudioContext.prototype.createOscillator = function () {
-		const oscillator = createOscillator.call(this);
-		const entry = { frequency: null, started: false, stopped: false };
-		seen.oscillators.push(entry);
-		const start = oscillator.start, stop = oscillator.stop;
-		oscillator.start = function (...args) {
-			entry.frequency = oscillator.frequency.value;
-			entry.started = true;
-			return start.apply(this, args);
-		};
-		oscillator.stop = function (...args) {
-			entry.stopped = true;
-			return stop.apply(this, args);
-		};
-		return oscillator;
-	};
-}
-
-/* A fresh tab whose console errors, page errors, dialogs and CGI requests are kept. */
-async function newPage(browser, { viewport } = {}) {
+/* A fresh tab whose console errors, page errors, dialogs and CGI requests are kept;
+ * with clock, its timers run on Playwright's clock (time still flows, and
+ * page.clock.runFor() moves it on). */
+async function newPage(browser, { viewport, clock = false } = {}) {
 	const page = await browser.newPage();
 	if (viewport)
 		await page.setViewportSize(viewport);
+	if (clock)
+		await page.clock.install();
 	const seen = { consoleErrors: [], pageErrors: [], dialogs: [], ticketRequests: [],
 		ticketAnswers: [], rosterRequests: [] };
 	page.on('console', (message) => {
@@ -157,7 +151,23 @@ function fake(page, fn, arg) {
 
 const text = (page, selector) => page.locator(selector).textContent();
 const isHidden = (page, selector) => page.locator(selector).evaluate((el) => el.hidden);
-const sleep = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/* How many times the page has called roster.cgi (counted in the page, at the call). */
+const rosterAsked = (page) =>
+	page.evaluate(() => __pinconfTest.fetches.filter((f) => f.path === '/cgi-bin/roster.cgi').length);
+
+/* Move the page's clock on 2.5 s at a time, at most ms, until fn(arg) holds in
+ * the page; between steps give the page's requests a moment of real time. */
+async function runClockUntil(page, fn, arg, ms) {
+	for (let ran = 0; ; ran += 2500) {
+		if (await page.evaluate(fn, arg))
+			return ran;
+		if (ran >= ms)
+			throw new Error(`not within ${ms} ms of the page's time: ${fn}`);
+		await page.clock.runFor(2500);
+		await page.waitForFunction(fn, arg, { timeout: 150 }).catch(() => {});
+	}
+}
 
 async function waitForError(page) {
 	await page.waitForSelector('#error', { state: 'visible' });
@@ -244,7 +254,13 @@ function lastIssuedId(page) {
 
 /* ------------------------------------------------------------- the page */
 
-test('the join page labels its fields, posts name and pin, and carries the SDK\'s settings', async ({ browser }) => {
+/* The page's own tests: part page. */
+function pageTest(...args) {
+	if (inPart('page'))
+		test(...args);
+}
+
+pageTest('the join page labels its fields, posts name and pin, and carries the SDK\'s settings', async ({ browser }) => {
 	const page = await newPage(browser);
 	await openJoin(page);
 	assert.equal(await page.title(), 'Join a conference');
@@ -264,7 +280,7 @@ test('the join page labels its fields, posts name and pin, and carries the SDK\'
 	await page.close();
 });
 
-test('the CSP allows no inline script and lets the SDK connect to its environment host over https and wss', async ({ browser }) => {
+pageTest('the CSP allows no inline script and lets the SDK connect to its environment host over https and wss', async ({ browser }) => {
 	const page = await newPage(browser);
 	const response = await openJoin(page);
 	const csp = response.headers()['content-security-policy'] || '';
@@ -280,8 +296,9 @@ test('the CSP allows no inline script and lets the SDK connect to its environmen
 			await fetch('http://127.0.0.1:9/x');
 			return 'allowed';
 		} catch (error) {
-			/* The violation event comes a little after the refusal. */
-			await new Promise((resolve) => setTimeout(resolve, 200));
+			/* The violation event comes a little after the refusal: wait for it (a second at most). */
+			for (let waited = 0; __pinconfTest.cspViolations.length === 0 && waited < 1000; waited += 20)
+				await new Promise((resolve) => setTimeout(resolve, 20));
 			return __pinconfTest.cspViolations.join(' ');
 		}
 	});
@@ -289,7 +306,7 @@ test('the CSP allows no inline script and lets the SDK connect to its environmen
 	await page.close();
 });
 
-test('the join page has no dial-in link when no numbers are configured', async ({ browser }) => {
+pageTest('the join page has no dial-in link when no numbers are configured', async ({ browser }) => {
 	const page = await newPage(browser);
 	await openJoin(page);
 	assert.equal(await page.locator('#dial-in-link').count(), 0);
@@ -297,7 +314,7 @@ test('the join page has no dial-in link when no numbers are configured', async (
 	await page.close();
 });
 
-test('the dial-in link opens a dialog listing the numbers; Close and Escape close it', async ({ browser }) => {
+pageTest('the dial-in link opens a dialog listing the numbers; Close and Escape close it', async ({ browser }) => {
 	const page = await newPage(browser, { viewport: { width: 720, height: 580 } });
 	await openJoin(page, { base: DIAL_IN_BASE, query: '?pin=' + PIN });
 	await screenshot(page, 'join.png');
@@ -320,7 +337,7 @@ test('the dial-in link opens a dialog listing the numbers; Close and Escape clos
 	await page.close();
 });
 
-test('without JavaScript the page shows the dial-in numbers beside its notice', async ({ browser }) => {
+pageTest('without JavaScript the page shows the dial-in numbers beside its notice', async ({ browser }) => {
 	const page = await newPage(browser);
 	const cdp = await browser.newCDPSession(page);
 	await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
@@ -341,7 +358,7 @@ test('without JavaScript the page shows the dial-in numbers beside its notice', 
 	await page.close();
 });
 
-test('?pin=4321 fills in the PIN field', async ({ browser }) => {
+pageTest('?pin=4321 fills in the PIN field', async ({ browser }) => {
 	const page = await newPage(browser);
 	await openJoin(page, { query: '?pin=4321' });
 	assert.equal(await page.inputValue('#pin'), '4321');
@@ -349,7 +366,7 @@ test('?pin=4321 fills in the PIN field', async ({ browser }) => {
 	await page.close();
 });
 
-test('the join page and the call panel fit a 320 px wide screen without sideways scrolling', async ({ browser }) => {
+pageTest('the join page and the call panel fit a 320 px wide screen without sideways scrolling', async ({ browser }) => {
 	const page = await newPage(browser, { viewport: { width: 320, height: 640 } });
 	await openJoin(page, { base: DIAL_IN_BASE });
 	const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -362,10 +379,10 @@ test('the join page and the call panel fit a 320 px wide screen without sideways
 	await page.close();
 });
 
-test('an SDK script that fails to load is reported, also when joining', async ({ browser }) => {
+pageTest('an SDK script that fails to load is reported, also when joining', async ({ browser }) => {
 	const page = await newPage(browser);
 	await page.route('**/fake-sinch-rtc.js', (route) => route.abort());
-	await openJoin(page, { waitForSdk: false });
+	await openJoin(page, { base: DIAL_IN_BASE, waitForSdk: false });
 	assert.equal(await waitForError(page), MESSAGES.sdkLoad);
 	await fillAndJoin(page, 'Ada', PIN);
 	await page.waitForFunction(() => document.getElementById('join').disabled === false &&
@@ -375,17 +392,19 @@ test('an SDK script that fails to load is reported, also when joining', async ({
 	await page.close();
 });
 
-test('Join waits for an SDK that is still loading, then calls', async ({ browser }) => {
+pageTest('Join waits for an SDK that is still loading, then calls', async ({ browser }) => {
 	const page = await newPage(browser);
 	let release;
 	const released = new Promise((resolve) => { release = resolve; });
 	await page.route('**/fake-sinch-rtc.js', async (route) => { await released; await route.continue(); });
-	await openJoin(page, { waitForSdk: false });
+	await openJoin(page, { base: DIAL_IN_BASE, waitForSdk: false });
+	const answered = page.waitForResponse((r) => r.url().includes('/cgi-bin/getticket.cgi'));
 	await fillAndJoin(page, 'Ada', PIN);
 	await page.waitForFunction(() => document.getElementById('status').textContent !== '');
+	/* The ticket is in: now only the SDK is missing. */
+	assert.equal((await answered).status(), 200);
 	assert.equal(await page.evaluate(() => typeof window.Sinch), 'undefined', 'SDK not loaded yet');
 	assert.equal(await page.locator('#join').isDisabled(), true, 'Join is busy');
-	await page.waitForTimeout(300);
 	release();
 	await page.waitForFunction(() => window.fakeSinch && fakeSinch.calledIds.length === 1);
 	// The panel shows once callConference has resolved: a moment after the fake counts the call.
@@ -394,8 +413,8 @@ test('Join waits for an SDK that is still loading, then calls', async ({ browser
 	await page.close();
 });
 
-test('a script asking getticket and roster directly sees the server\'s name rule, word for word', async () => {
-	const base = CURRENT.base;
+pageTest('a script asking getticket and roster directly sees the server\'s name rule, word for word', async () => {
+	const base = DIAL_IN_BASE;
 	const cyrillic = 'Д'.repeat(33);
 	const accepted = await postForm(base, '/cgi-bin/getticket.cgi', { name: cyrillic, pin: PIN });
 	assert.equal(accepted.status, 200, '33 Cyrillic letters (66 bytes) are a name');
@@ -422,8 +441,10 @@ function flows(sdk) {
 		assert.equal(await page.evaluate(() => window.isSecureContext), false, 'the test page is not secure');
 		assert.equal(await waitForError(page), MESSAGES.insecure);
 		assert.equal(await page.locator('#join').isDisabled(), true, 'Join is off');
-		await page.waitForTimeout(300);
+		/* A script the page added while starting would hold back the load event. */
+		await page.waitForLoadState('load');
 		assert.equal(await page.evaluate(() => typeof window.fakeSinch), 'undefined', 'no SDK loaded');
+		assert.equal(await page.locator('script[src*="fake-sinch"]').count(), 0, 'no SDK script element');
 		await page.close();
 	});
 
@@ -474,7 +495,9 @@ function flows(sdk) {
 	/* ---- one whole call, test by test, on one page */
 
 	test(name('joining POSTs name and PIN to getticket and starts a client for the id the server issued'), async (fixture) => {
-		const page = fixture[callPage] = await newPage(fixture.browser, { viewport: { width: 720, height: 640 } });
+		const page = fixture[callPage] = await newPage(fixture.browser, { viewport: { width: 720, height: 640 },
+			clock: true });
+		page.keep = true;	/* for the tests that follow, on the same call */
 		await openJoin(page, { sdk });
 		await joinCall(page, 'Ada Lovelace', PIN);
 		assert.equal(page.seen.ticketRequests.length, 1);
@@ -523,7 +546,9 @@ function flows(sdk) {
 
 	test(name('an established call shows Connected, plays the call\'s stream and the timer passes 00:00:01'), async (fixture) => {
 		const page = fixture[callPage];
-		const before = Date.now();
+		/* The page's clock stands still (a few seconds on) until the timer is read:
+		 * a loaded machine must not move it on between two looks. */
+		await page.clock.pauseAt(await page.evaluate(() => Date.now() + 5000));
 		await fake(page, () => fakeSinch.establish());
 		assert.equal(await text(page, '#call-state'), 'Connected');
 		assert.match(await text(page, '#status'), /Connected/);
@@ -535,10 +560,12 @@ function flows(sdk) {
 			const stream = call.incomingStream || call.incomingStreamURL;
 			return audio.srcObject === stream && audio.srcObject instanceof MediaStream;
 		}), true, 'the audio element plays the call\'s MediaStream');
-		/* Waited for, not slept for: on a loaded machine a tick may come late, never early. */
-		await page.waitForFunction(() => document.getElementById('timer').textContent === '00:00:02',
-			null, { timeout: 6000 });
-		assert.ok(Date.now() - before >= 2000, 'the timer reads 00:00:02 no sooner than 2 s after the call connected');
+		/* On the page's clock: 1.5 s after connecting it reads 00:00:01, after 2.1 s 00:00:02. */
+		await page.clock.runFor(1500);
+		assert.equal(await text(page, '#timer'), '00:00:01', 'no sooner than 2 s after the call connected');
+		await page.clock.runFor(600);
+		assert.equal(await text(page, '#timer'), '00:00:02', 'and 00:00:02 after 2.1 s');
+		await page.clock.resume();
 	});
 
 	test(name('Mute mutes the call, reads Unmute and is pressed'), async (fixture) => {
@@ -614,13 +641,13 @@ function flows(sdk) {
 		assert.deepEqual(page.seen.pageErrors, []);
 		assert.deepEqual(await page.evaluate(() => __pinconfTest.cspViolations), []);
 		assert.deepEqual(page.seen.dialogs, []);
-		await page.close();
+		page.keep = false;
 	});
 
 	/* ---- the roster */
 
 	test(name('in a call the roster lists who is in, phones masked, updates, and stops asking after the call'), async ({ browser }) => {
-		const page = await newPage(browser);
+		const page = await newPage(browser, { clock: true });
 		await openJoin(page, { sdk });
 		await joinCall(page, 'Ada');
 		const userId = lastIssuedId(page);
@@ -647,36 +674,42 @@ function flows(sdk) {
 			await page.waitForFunction(() => document.getElementById('timer').textContent !== '00:00:00');
 			await screenshot(page, 'in-call.png');
 		}
-		/* The phone leaves: the next poll, within ROSTER_MS, shows it. */
+		/* The phone leaves: the next poll, within ROSTER_MS of the page's time, shows it. */
 		await sinchEvent(sdk.base, { event: 'dice', callid: phoneCall, reason: 'CALLERHANGUP', result: 'ANSWERED',
 			duration: 5, from: '46700000123', to: { type: 'did', endpoint: '+14158544909' } });
-		await page.waitForFunction(() => document.querySelectorAll('#roster-list li').length === 1,
-			null, { timeout: ROSTER_MS + 3000 });
+		const polled = await rosterAsked(page);
+		await page.clock.runFor(ROSTER_MS);
+		assert.ok(await rosterAsked(page) > polled, 'the page asks again within ROSTER_MS');
+		await page.waitForFunction(() => document.querySelectorAll('#roster-list li').length === 1);
 		assert.deepEqual(await roster(), [{ name: 'Ada', via: 'browser' }]);
 		await hangUp(page);
-		const asked = page.seen.rosterRequests.length;
-		await sleep(ROSTER_MS + 1000);
-		assert.equal(page.seen.rosterRequests.length, asked, 'no roster request after the call ended');
+		const asked = await rosterAsked(page);
+		await page.clock.runFor(3 * ROSTER_MS);
+		assert.equal(await rosterAsked(page), asked, 'no roster request after the call ended');
+		assert.equal(page.seen.rosterRequests.length, asked, 'none reached the network either');
 		await sinchSeesCallEnd(sdk.base, browserCall);
 		noProblemsSeen(page);
 		await page.close();
-	}, { timeout: 40000 });
+	});
 
 	test(name('a roster answer of 403 stops the polling'), async ({ browser }) => {
-		const page = await newPage(browser);
+		const page = await newPage(browser, { clock: true });
 		await page.route('**/cgi-bin/roster.cgi', (route) => route.fulfill({ status: 403,
 			contentType: 'application/json', body: '{"error":"You are not in this conference."}' }));
 		await openJoin(page, { sdk });
 		await joinCall(page, 'Ada');
 		await fake(page, () => { fakeSinch.progress(); fakeSinch.establish(); });
-		await page.waitForFunction(() => true);
-		await sleep(ROSTER_MS + 1000);
-		assert.equal(page.seen.rosterRequests.length, 1, 'asked once, then stopped');
+		/* Once the 403 is in (the page has read it by the time this sees it), a minute of polls. */
+		await page.waitForFunction(() => __pinconfTest.fetches.some((f) => f.path === '/cgi-bin/roster.cgi' &&
+			f.status === 403));
+		await page.clock.runFor(12 * ROSTER_MS);
+		assert.equal(await rosterAsked(page), 1, 'asked once, then stopped');
+		assert.equal(page.seen.rosterRequests.length, 1, 'one request reached the network');
 		assert.equal(await page.locator('#roster-list li').count(), 0);
 		assert.equal(await isHidden(page, '#in-call'), false, 'the call goes on');
 		await hangUp(page);
 		await page.close();
-	}, { timeout: 30000 });
+	});
 
 	/* ---- credentials (the current SDK asks again; the legacy one never does) */
 
@@ -889,8 +922,8 @@ function flows(sdk) {
 		await fake(page, () => { fakeSinch.progress(); fakeSinch.establish(); });
 		await hangUp(page);
 		assert.equal(await text(page, '#call-log .log-name'), html);
-		await page.waitForTimeout(200);
-		assert.equal(await page.locator('img').count(), 0, 'no <img> in the page');
+		/* No element, so nothing that could load and run onerror later. */
+		assert.equal(await page.locator('img, [onerror]').count(), 0, 'no <img> in the page');
 		noProblemsSeen(page);
 		await page.close();
 	});
@@ -909,7 +942,7 @@ function flows(sdk) {
 	});
 
 	test(name('a conference that waits for its host: the page waits, then calls once the host is in'), async ({ browser }) => {
-		const page = await newPage(browser);
+		const page = await newPage(browser, { clock: true });
 		await openJoin(page, { sdk });
 		await fillAndJoin(page, 'Wanda', '4455');
 		await page.waitForFunction(() => document.getElementById('pinconf').dataset.waiting === 'host');
@@ -921,6 +954,10 @@ function flows(sdk) {
 			originationType: 'MXP', user: userId, cli: userId, to: { type: 'conference', endpoint: '4455' } });
 		assert.deepEqual([refused.instructions[0].text, refused.action.name],
 			['The host has not joined yet.', 'hangup'], 'a call placed anyway is refused, saying why');
+		/* Two more polls of the page's time without a host: still no call. */
+		const asked = await rosterAsked(page);
+		await runClockUntil(page, (n) => __pinconfTest.fetches.filter((f) => f.path === '/cgi-bin/roster.cgi' &&
+			f.status !== null).length >= n + 2, asked, 3 * ROSTER_MS);
 		assert.equal(await fake(page, () => fakeSinch.calledIds.length), 0, 'no call while no host is in');
 		/* The host joins by phone. */
 		const host = 'h' + crypto.randomBytes(8).toString('hex');
@@ -929,7 +966,7 @@ function flows(sdk) {
 		const answer = await sinchEvent(sdk.base, { event: 'pie', callid: host,
 			menuResult: { menuId: 'main', type: 'sequence', value: '4466', inputMethod: 'dtmf' } });
 		assert.equal(answer.action.name, 'connectConf', 'the host is let in');
-		await page.waitForFunction(() => fakeSinch.calledIds.length > 0, null, { timeout: ROSTER_MS + 4000 });
+		await runClockUntil(page, () => fakeSinch.calledIds.length > 0, null, ROSTER_MS + 2000);
 		assert.deepEqual(await fake(page, () => fakeSinch.calledIds), ['4455']);
 		const callid = await sinchSeesBrowserCall(sdk.base, userId, '4455');
 		await sinchSeesCallEnd(sdk.base, callid);
@@ -963,7 +1000,8 @@ function flows(sdk) {
 }
 
 for (const sdk of SDKS)
-	flows(sdk);
+	if (inPart(sdk.kind))
+		flows(sdk);
 
 /* ------------------------------------------------------------- running */
 
@@ -993,6 +1031,14 @@ async function setup() {
 	return { browser, userDataDir };
 }
 
+/* Close the tabs a test left open (a failed one ends before its page.close()),
+ * but the one call that several tests follow. */
+async function afterEach({ browser }) {
+	for (const page of browser.pages())
+		if (!page.keep)
+			await page.close();
+}
+
 async function teardown({ browser, userDataDir }) {
 	await browser.close();
 	fs.rmSync(userDataDir, { recursive: true, force: true });
@@ -1001,7 +1047,7 @@ async function teardown({ browser, userDataDir }) {
 /* A failure in a route handler must fail its test, not end the run. */
 process.on('unhandledRejection', (error) => diag('unhandled rejection: ' + (error && error.stack || error)));
 
-run({ setup, teardown }).then((status) => { process.exitCode = status; }, (error) => {
+run({ setup, teardown, afterEach }).then((status) => { process.exitCode = status; }, (error) => {
 	diag(error.stack || String(error));
 	process.exitCode = 1;
 });

@@ -27,8 +27,10 @@ function withTimeout(promise, milliseconds, name) {
 	return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-/* Run every test in order; setup() and teardown() bracket them. Returns the exit status. */
-async function run({ setup, teardown } = {}) {
+/* Run every test in order; setup() and teardown() bracket them, afterEach(fixture)
+ * follows every test, passed or failed (to close what a failed test left open).
+ * Returns the exit status. */
+async function run({ setup, teardown, afterEach } = {}) {
 	console.log(`1..${tests.length}`);
 	let failed = 0;
 	let fixture;
@@ -48,6 +50,13 @@ async function run({ setup, teardown } = {}) {
 			failed++;
 			console.log(`not ok ${index + 1} - ${escapeName(t.name)}`);
 			diag(error.stack || String(error));
+		}
+		if (afterEach) {
+			try {
+				await afterEach(fixture);
+			} catch (error) {
+				diag('after ' + escapeName(t.name) + ': ' + (error.stack || error));
+			}
 		}
 		if (process.env.PINCONF_TEST_VERBOSE)
 			diag(`${Date.now() - started} ms`);
