@@ -286,7 +286,7 @@ def test_end_outlives_the_server(t, server, scratch, fake):
     started = time.time()
     r = server.post(dice(host))
     answered = time.time()
-    t.ok(r.status == 200 and answered - started < 1,
+    t.ok(r.status == 200 and answered - started < 1.4,
          'end outlives: the DiCE is answered at once (%.2f s), not after Sinch' % (answered - started))
     asked = fake.wait_for(lambda: next((q for q in fake.requests()
                                         if q['method'] == 'DELETE' and q['path'] == path), None), timeout=5)
