@@ -22,6 +22,7 @@ def leaked(text):
 
 
 def main(t):
+    pinconf.alone()	# it times answers against a lock's busy_timeout
     scratch = pinconf.Scratch('callback-faults')
     weekly = scratch.add_conference('Weekly sync', '4321')
     server = pinconf.start_server(scratch)

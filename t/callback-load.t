@@ -204,6 +204,7 @@ def run_round(t, scratch, server, conference, name, ordered):
 
 
 def main(t):
+    pinconf.alone()	# a burst and its timings, not another test's load
     scratch = pinconf.Scratch('callback-load')
     weekly = scratch.add_conference('Weekly sync', '4321')
     server = pinconf.start_server(scratch, extra_conf=os.environ.get('PINCONF_LOAD_LIMITS', SERVER_LIMITS))

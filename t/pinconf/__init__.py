@@ -69,7 +69,7 @@ from .signing import (KEY, SECRET, CALLBACK_PATH, CONTENT_TYPE, DOC_VECTOR, ICE_
 from .events import (APOLOGY, WELCOME, INVALID, PROMPT, new_callid, _event, phone_number,  # noqa: F401
                      ice_phone, ice_browser, pie, ace, dice, notify, encode,
                      action_name, instructions, says)
-from .environment import (WEB_USER, WEB_GROUP, _running_as_root, _web_ids, server_kind, MODES,  # noqa: F401
+from .environment import (alone, WEB_USER, WEB_GROUP, _running_as_root, _web_ids, server_kind, MODES,  # noqa: F401
                           server_mode, SANITIZER_VARIABLES, _sanitizer_environment, cgis_are_sanitized)
 from .scratch import Scratch, LockHolder  # noqa: F401
 from .webserver import (Response, Server, _servers, _started_servers, stop_all_servers, free_port,  # noqa: F401

@@ -55,3 +55,22 @@ def cgis_are_sanitized():
         except OSError:
             _sanitized = False
     return _sanitized
+
+
+_alone = []
+
+
+def alone():
+    """Wait for a turn alone among the tests that measure time or load the machine.
+
+    contrib/run-tests runs its builds' suites side by side and sets
+    PINCONF_ALONE_LOCK: the browser runs, the burst of callbacks and the lock
+    timings then take turns (an flock held until the test exits), instead of
+    meeting each other's load.  Without it, as in a plain make check, no wait.
+    """
+    path = os.environ.get('PINCONF_ALONE_LOCK')
+    if path and not _alone:
+        import fcntl
+        lock = open(path, 'a')
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _alone.append(lock)
