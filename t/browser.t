@@ -188,11 +188,54 @@ def setup_owner():
     return {'PINCONF_TEST_OWNER_URL': base, 'PINCONF_TEST_MAILBOX': box.folder}, [server]
 
 
+def setup_owner_conferences():
+    """owner-conferences.test.js: owner.cgi with the fake Sinch Calling API and
+    a test sendmail, and a confirmed owner (ann@example.com) with a known password.
+
+    The owner is made as t/owner-conferences.t makes one: pinconf owner add,
+    the mailed link, a password; the browser logs in itself.  Node gets the
+    database's path (to add the call rows of the fake's participants with
+    sqlite3) and the fake's URL (its /control/ endpoints).
+    """
+    import atexit
+    import subprocess
+    from owner_client import Browser
+    from sinchfake import FakeSinch
+    scratch = pinconf.Scratch('browser-owner-conferences')
+    htdocs = scratch.path('htdocs')
+    shutil.rmtree(htdocs)
+    shutil.copytree(os.environ['PINCONF_HTDOCSDIR'], htdocs)
+    scratch.execute("INSERT INTO dial_in(label, number) VALUES ('Sweden', '+46850512345')")
+    box = mailbox.Mailbox(scratch.path('mail'))
+    sendmail = box.install(scratch)
+    server = pinconf.start_server(scratch)
+    fake = FakeSinch(server.url())
+    atexit.register(fake.stop)
+    base = server.url('').rstrip('/')
+    scratch.write_config(owner_domains='example.com', mail_from='pinconf@example.com',
+                         public_url=base, sendmail=sendmail, api_url=fake.url,
+                         callout_cli='+46101234567', api_timeout='2')
+    email, password = 'ann@example.com', 'correct horse battery'
+    subprocess.run([os.path.join(os.environ['PINCONF_BINDIR'], 'pinconf'), 'owner', 'add', email],
+                   env=dict(os.environ, PINCONF_CONFIG=scratch.config), capture_output=True)
+    mail = box.wait_for(email)
+    if mail is not None:	# without it the log-in test fails and says so
+        owner = Browser(server)
+        page = owner.follow(mailbox.link(mail))
+        owner.post('/reset', {'token': page.hidden('token'), 'password': password,
+                              'password2': password})
+    scratch.chown()
+    return {'PINCONF_TEST_OWNER_URL': base, 'PINCONF_TEST_MAILBOX': box.folder,
+            'PINCONF_TEST_OWNER_EMAIL': email, 'PINCONF_TEST_OWNER_PASSWORD': password,
+            'PINCONF_TEST_DATABASE': scratch.db, 'PINCONF_TEST_SINCH_URL': fake.url}, [server]
+
+
 # Set-ups of the files that need servers of their own: file name -> a
 # function of no arguments returning (environment for its node, the servers it
 # started).  Every file's node also gets the environment of main().  A new
 # t/browser/NAME.test.js runs as it is; one with servers of its own adds a line.
-SETUPS = {'owner.test.js': setup_owner}
+SETUPS = {'owner.test.js': setup_owner,
+          'owner-conferences.test.js': setup_owner_conferences}
 
 PARTS_LINE = re.compile(r'^\s*\*?\s*Parts \(PINCONF_TEST_PART\):\s*(\S.*)$', re.M)
 
