@@ -369,37 +369,38 @@ def test_pin_assignment():
 
 
 def test_nearly_full():
+    # CPU seconds: the work SQLite does, not what a loaded machine adds.
     db = fresh()
     free = ['0000', '0001', '0999', '1000', '4711', '5000', '8642', '9000', '9998', '9999']
     taken = [('%04d' % n,) for n in range(10000) if '%04d' % n not in free]
-    started = time.monotonic()
+    started = time.process_time()
     db.execute('BEGIN')
     db.executemany("INSERT INTO conference(name, pin, starts_on) VALUES ('Taken ' || ?1, ?1, '2026-01-01')",
                    taken)
     db.execute('COMMIT')
     tap.note('nearly full: %d forever-valid conferences inserted in %.3f s'
-             % (len(taken), time.monotonic() - started))
+             % (len(taken), time.process_time() - started))
     got, times = [], []
     for i in range(10):
-        started = time.monotonic()
+        started = time.process_time()
         try:
             conference = add_conference(db, 'Late %d' % i)
         except sqlite3.Error as error:
             got.append('refused: %s' % error)
             continue
         finally:
-            times.append(time.monotonic() - started)
+            times.append(time.process_time() - started)
         got.append(one(db, 'SELECT pin FROM conference WHERE id = ?', conference))
     tap.ok(sorted(got) == free, 'with 9,990 of 10,000 PINs taken, 10 more conferences get the 10 free PINs',
            ['got %r' % got])
     tap.note('nearly full: the 10 inserts took %s ms (%.1f ms in all)'
              % (' '.join('%.1f' % (t * 1000) for t in times), sum(times) * 1000))
-    started = time.monotonic()
+    started = time.process_time()
     refused(db, 'the 11th conference is refused: no free PIN left',
             "INSERT INTO conference(name, starts_on) VALUES ('One too many', '2026-01-01')", (), NO_FREE_PIN)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     tap.note('nearly full: the refused 11th insert took %.1f ms' % (elapsed * 1000))
-    tap.ok(max(times + [elapsed]) < 2, 'each insert into a nearly full PIN space takes under 2 s',
+    tap.ok(max(times + [elapsed]) < 2, 'each insert into a nearly full PIN space takes under 2 s of CPU',
            ['slowest %.3f s' % max(times + [elapsed])])
     tap.ok(one(db, "SELECT count(*) FROM conference WHERE name = 'One too many'") == 0,
            'the refused conference was not stored')

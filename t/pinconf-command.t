@@ -170,6 +170,9 @@ def test_call(t, pinconf_, fake, weekly):
     row = pinconf_.scratch.call(callid) or {}
     t.is_((row.get('end_reason'), row.get('caller'), row.get('conference_id')),
           ('CALLEEHANGUP', DIALLED, weekly['id']), 'the DiCE keeps the number and the conference')
+    # The row is written before the answer reaches the fake: wait for its record.
+    fake.wait_for(lambda: [c for c in fake.state()['callbacks'] if c['event'] == 'dice' and
+                           c['callid'] == callid and c['status'] is not None])
     dice = [c for c in fake.state()['callbacks'] if c['event'] == 'dice' and c['callid'] == callid]
     t.is_([c['status'] for c in dice], [200], 'callback.cgi answers the leg\'s DiCE 200')
 
