@@ -128,7 +128,7 @@ db_conference_run(struct db *db, enum db_conference_stmt which, const char *form
 		sqlite3_reset(stmt);
 		return DB_PIN_TAKEN;
 	}
-	return db_step_in(db, stmt, db_conference_statements[which].name);
+	return db_fail_in(db, db_conference_statements[which].name);
 }
 
 /* Reset which; DB_OK, DB_NONE (no row changed, when asked), DB_PIN_TAKEN or a fault. */

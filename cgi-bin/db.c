@@ -293,6 +293,12 @@ db_prepare_in(struct db *db, sqlite3_stmt **slot, const char *name, const char *
 }
 
 int
+db_fail_in(struct db *db, const char *name)
+{
+	return db_fail_named(db, name, sqlite3_errmsg(db->handle));
+}
+
+int
 db_step_in(struct db *db, sqlite3_stmt *stmt, const char *name)
 {
 	int rc = sqlite3_step(stmt);

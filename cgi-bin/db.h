@@ -180,6 +180,8 @@ void	 db_rollback(struct db *);
  */
 sqlite3_stmt *db_prepare_in(struct db *, sqlite3_stmt **slot, const char *name, const char *sql);
 int	 db_step_in(struct db *, sqlite3_stmt *, const char *name);
+/* The last SQLite error, of a statement that was stepped already, as a fault named name. */
+int	 db_fail_in(struct db *, const char *name);
 
 /* A row of a sibling file's statement table. */
 struct db_statement {
