@@ -70,28 +70,41 @@ svaml_action(cJSON *svaml, const char *name)
 	return svaml_new_action(svaml, name) != NULL ? 0 : -1;
 }
 
+/*
+ * A runMenu action with its one menu, "main" (Sinch requires a menu of that
+ * name), the menu returned for the caller to fill in; NULL on failure.
+ */
+static cJSON *
+svaml_new_main_menu(cJSON *svaml, const struct config *config)
+{
+	cJSON *action, *menus, *menu;
+
+	if ((action = svaml_new_action(svaml, "runMenu")) == NULL ||
+	    cJSON_AddStringToObject(action, "locale", config->locale) == NULL ||
+	    cJSON_AddStringToObject(action, "mainMenu", "main") == NULL ||
+	    (menus = cJSON_AddArrayToObject(action, "menus")) == NULL ||
+	    (menu = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddItemToArray(menus, menu);
+	if (cJSON_AddStringToObject(menu, "id", "main") == NULL)
+		return NULL;
+	return menu;
+}
+
 int
 svaml_run_menu(cJSON *svaml, const struct config *config, int pin_length)
 {
-	cJSON *action, *menus, *menu;
+	cJSON *menu;
 	char *prompt = NULL;
 	int rc = -1;
 
-	if ((action = svaml_new_action(svaml, "runMenu")) == NULL)
-		return -1;
 	/* Unless configured, the prompt names the digits actually wanted. */
 	if ((*config->prompt_pin != '\0' ?
 	    asprintf(&prompt, "#tts[%s]", config->prompt_pin) :
 	    asprintf(&prompt, "#tts[Enter %d digit pin]", pin_length)) < 0)
 		return -1;
-	if (cJSON_AddStringToObject(action, "locale", config->locale) == NULL ||
-	    cJSON_AddStringToObject(action, "mainMenu", "main") == NULL ||
-	    (menus = cJSON_AddArrayToObject(action, "menus")) == NULL ||
-	    (menu = cJSON_CreateObject()) == NULL)
-		goto out;
-	cJSON_AddItemToArray(menus, menu);
-	/* Sinch requires a menu named main and refuses timeouts over 30 s. */
-	if (cJSON_AddStringToObject(menu, "id", "main") == NULL ||
+	/* Sinch refuses timeouts over 30 s. */
+	if ((menu = svaml_new_main_menu(svaml, config)) == NULL ||
 	    cJSON_AddStringToObject(menu, "mainPrompt", prompt) == NULL ||
 	    cJSON_AddStringToObject(menu, "repeatPrompt", prompt) == NULL ||
 	    cJSON_AddNumberToObject(menu, "repeats", 3) == NULL ||
@@ -133,22 +146,14 @@ svaml_print(cJSON *svaml)
 int
 svaml_wait_menu(cJSON *svaml, const struct config *config)
 {
-	cJSON *action, *menus, *menu;
+	cJSON *menu;
 	char *prompt = NULL;
 	int rc = -1;
 
-	if ((action = svaml_new_action(svaml, "runMenu")) == NULL)
-		return -1;
 	if (asprintf(&prompt, "#tts[%s]", config->say_wait_host) < 0)
 		return -1;
-	if (cJSON_AddStringToObject(action, "locale", config->locale) == NULL ||
-	    cJSON_AddStringToObject(action, "mainMenu", "main") == NULL ||
-	    (menus = cJSON_AddArrayToObject(action, "menus")) == NULL ||
-	    (menu = cJSON_CreateObject()) == NULL)
-		goto out;
-	cJSON_AddItemToArray(menus, menu);
 	/* One round: the timeout PIE comes back after host_wait_round seconds (at most 30). */
-	if (cJSON_AddStringToObject(menu, "id", "main") == NULL ||
+	if ((menu = svaml_new_main_menu(svaml, config)) == NULL ||
 	    cJSON_AddStringToObject(menu, "mainPrompt", prompt) == NULL ||
 	    cJSON_AddNumberToObject(menu, "repeats", 1) == NULL ||
 	    cJSON_AddNumberToObject(menu, "maxDigits", 1) == NULL ||
