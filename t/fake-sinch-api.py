@@ -13,10 +13,13 @@ It prints "port N" once it listens on 127.0.0.1:N, then serves until SIGTERM.
 The tests steer it through /control/ (never signed, not part of Sinch's API):
 
     POST /control/participants {"conference", "id", "cli", "duration", "muted", "onhold"}
-    POST /control/fail     {"status", "errorCode", "message", "delay", "times", "method"}
+    POST /control/fail     {"status", "errorCode", "message", "delay", "hold", "times", "method"}
                            the next `times` API requests (of `method`, if given)
-                           wait `delay` seconds, then answer status and error body
-                           (status "client gone" if the client hung up meanwhile)
+                           wait `delay` seconds (with "hold": true, until
+                           /control/release, at most `delay`), then answer
+                           status and error body (status "client gone" if the
+                           client hung up meanwhile)
+    POST /control/release  {}: the requests held now are answered
     POST /control/clock    {"offset": seconds}: this Sinch's clock is that far off
     POST /control/hangup   {"callId"}: the callee hangs up; DiCE follows
     GET  /control/state    {"conferences", "requests", "callbacks"}
@@ -87,6 +90,8 @@ class FakeSinch:
         self.lock = threading.Lock()
         self.conferences = {}		# conferenceId -> {callId: participant}
         self.failures = []
+        self.released = threading.Condition(self.lock)
+        self.releases = 0
         self.clock_offset = 0.0
         self.requests = []
         self.callbacks = []
@@ -127,6 +132,20 @@ class FakeSinch:
                     failure['times'] = failure.get('times', 1) - 1
                     return dict(failure)
         return None
+
+    def wait_failure(self, failure):
+        """A planned failure's wait: its delay, or, held, until released (at most its delay)."""
+        if not failure.get('hold'):
+            time.sleep(failure.get('delay', 0))
+            return
+        with self.lock:
+            releases = self.releases
+            self.released.wait_for(lambda: self.releases != releases, timeout=failure.get('delay', 60))
+
+    def release(self):
+        with self.lock:
+            self.releases += 1
+            self.released.notify_all()
 
     # The documented operations.
 
@@ -325,7 +344,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             failure = fake.planned_failure(self.command)
             if failure is not None:
-                time.sleep(failure.get('delay', 0))
+                fake.wait_failure(failure)
                 if self.client_gone():
                     record['status'] = 'client gone'
                     return
@@ -367,6 +386,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fake.failures.append(request)
         elif path == '/control/clock':
             fake.clock_offset = float(request['offset'])
+        elif path == '/control/release':
+            fake.release()
         elif path == '/control/hangup':
             fake.hangup(request['callId'])
         else:
