@@ -18,7 +18,8 @@ from .events import encode
 from .signing import CALLBACK_PATH, CONTENT_TYPE, KEY, SECRET, _authorization, iso_now
 
 
-Response = collections.namedtuple('Response', 'status headers body json elapsed')
+# elapsed: seconds from sending to the whole answer; answered: time.time() then.
+Response = collections.namedtuple('Response', 'status headers body json elapsed answered')
 
 _servers = []		# running now
 _started_servers = []	# every server this process started: their logs are checked at the end
@@ -221,6 +222,7 @@ class Server:
             response = connection.getresponse()
             data = response.read()
             elapsed = time.monotonic() - started
+            answered = time.time()
             response_headers = {name.lower(): value for name, value in response.getheaders()}
             status = response.status
         finally:
@@ -230,7 +232,7 @@ class Server:
             parsed = json.loads(data.decode('utf-8')) if data else None
         except ValueError:
             parsed = None
-        return Response(status, response_headers, data, parsed, elapsed)
+        return Response(status, response_headers, data, parsed, elapsed, answered)
 
     def form(self, path, fields, headers=()):
         """POST fields as an application/x-www-form-urlencoded body, as the join page does."""
