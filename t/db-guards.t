@@ -359,12 +359,12 @@ def test_pin_assignment():
            ['PINs after five renumberings of %s: %r' % (first, seen)])
 
     db.execute("UPDATE setting SET value = 8 WHERE name = 'pin_length'")
-    started = time.monotonic()
+    started = time.process_time()	# CPU seconds, as below: not what a loaded machine adds
     eight = add_conference(db, 'Eight')
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     pin = one(db, 'SELECT pin FROM conference WHERE id = ?', eight)
     tap.ok(re.fullmatch(r'[0-9]{8}', pin or '') is not None and elapsed < 2,
-           'with pin_length 8 a PIN is assigned at once, not after listing 10^8',
+           'with pin_length 8 a PIN is assigned at once (under 2 s of CPU), not after listing 10^8',
            ['PIN %r in %.3f s' % (pin, elapsed)])
 
 

@@ -55,6 +55,18 @@ def hammer(server, count, event):
     return statuses
 
 
+def sleeping_in(server):
+    """Is one of server's FastCGI processes asleep in a timed sleep (SQLite's busy handler)?"""
+    for pid in server.fastcgi_pids():
+        try:
+            with open('/proc/%d/wchan' % pid) as f:
+                if 'nanosleep' in f.read():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def main(t):
     if pinconf.cgis_are_sanitized():
         # ASan keeps freed memory in a quarantine of 256 MiB, which a
@@ -184,7 +196,10 @@ def main(t):
     answer = {}
     waiter = threading.Thread(target=lambda: answer.update(r=server.post(ice_phone(callid))), daemon=True)
     waiter.start()
-    time.sleep(0.5)		# the request is now waiting for the lock inside a process
+    # The request is in hand once a process sleeps in SQLite's busy handler
+    # (however long a loaded machine takes to get it there).
+    t.ok(pinconf.wait_for(lambda: sleeping_in(server), timeout=20),
+         'a FastCGI process waits for the lock with the request in hand')
     pids = server.fastcgi_pids()
     for pid in pids:
         os.kill(pid, signal.SIGTERM)
