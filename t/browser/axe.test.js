@@ -46,7 +46,7 @@ function none(found) {
 
 test('index.html passes axe-core WCAG 2 A/AA with 0 violations', async ({ browser }) => {
 	none(await violations(browser, BASE + '/index.html', { stay: true }));
-}, { timeout: 30000 });
+}, { timeout: 60000 });
 
 test('index.html has a main landmark', async ({ browser }) => {
 	const context = await browser.newContext();
@@ -63,11 +63,11 @@ test('index.html has a main landmark', async ({ browser }) => {
 
 test('the join page passes axe-core WCAG 2 A/AA with 0 violations', async ({ browser }) => {
 	none(await violations(browser, BASE + '/cgi-bin/join.cgi'));
-}, { timeout: 30000 });
+}, { timeout: 60000 });
 
 test('the join page with dial-in numbers passes axe-core with 0 violations', async ({ browser }) => {
 	none(await violations(browser, DIAL_IN_BASE + '/cgi-bin/join.cgi'));
-}, { timeout: 30000 });
+}, { timeout: 60000 });
 
 test('axe-core finds a violation when there is one (the check can fail)', async ({ browser }) => {
 	const context = await browser.newContext();

@@ -157,7 +157,8 @@ const rosterAsked = (page) =>
 	page.evaluate(() => __pinconfTest.fetches.filter((f) => f.path === '/cgi-bin/roster.cgi').length);
 
 /* Move the page's clock on 2.5 s at a time, at most ms, until fn(arg) holds in
- * the page; between steps give the page's requests a moment of real time. */
+ * the page; between steps the page's requests get the real time they take
+ * (however loaded the machine), then a moment for what follows them. */
 async function runClockUntil(page, fn, arg, ms) {
 	for (let ran = 0; ; ran += 2500) {
 		if (await page.evaluate(fn, arg))
@@ -165,7 +166,8 @@ async function runClockUntil(page, fn, arg, ms) {
 		if (ran >= ms)
 			throw new Error(`not within ${ms} ms of the page's time: ${fn}`);
 		await page.clock.runFor(2500);
-		await page.waitForFunction(fn, arg, { timeout: 150 }).catch(() => {});
+		await page.waitForFunction(() => __pinconfTest.fetches.every((f) => f.status !== null));
+		await page.waitForFunction(fn, arg, { timeout: 300 }).catch(() => {});
 	}
 }
 
@@ -346,7 +348,7 @@ pageTest('without JavaScript the page shows the dial-in numbers beside its notic
 	/* Wait for the state, not just look: the stylesheet may still be on its way. */
 	const visible = async (selector, what) => {
 		try {
-			await page.locator(selector).waitFor({ state: 'visible', timeout: 5000 });
+			await page.locator(selector).waitFor({ state: 'visible', timeout: 15000 });
 		} catch (error) {
 			assert.fail(what);
 		}
@@ -852,7 +854,7 @@ function flows(sdk) {
 			assert.equal(await text(page, '#call-log li:first-child .log-cause'), words, String(cause));
 		}
 		await page.close();
-	}, { timeout: 30000 });
+	}, { timeout: 60000 });
 
 	test(name('a denied microphone is explained'), async ({ browser }) => {
 		const page = await newPage(browser);
@@ -1028,7 +1030,7 @@ async function setup() {
 		locale: 'en-GB',
 		timezoneId: 'UTC'
 	});
-	browser.setDefaultTimeout(8000);
+	browser.setDefaultTimeout(20000);
 	await browser.addInitScript(instrumentPage);
 	/* The persistent context opens a blank tab of its own. */
 	for (const page of browser.pages())

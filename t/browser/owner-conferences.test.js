@@ -58,7 +58,7 @@ async function fake(what, document) {
 }
 
 /* The first request the fake Sinch answered of method to a path matching pattern, waiting a little. */
-async function sinchRequest(method, pattern, timeout = 5000) {
+async function sinchRequest(method, pattern, timeout = 15000) {
 	const deadline = Date.now() + timeout;
 	for (;;) {
 		const { requests } = await fake('state');
@@ -70,7 +70,7 @@ async function sinchRequest(method, pattern, timeout = 5000) {
 }
 
 /* The next mail to address that t/sendmail stored, raw; waits a little. */
-async function mailTo(address, timeout = 5000) {
+async function mailTo(address, timeout = 15000) {
 	const deadline = Date.now() + timeout;
 	for (;;) {
 		for (const name of fs.readdirSync(MAILBOX).filter((n) => n.endsWith('.eml')).sort()) {
@@ -280,7 +280,7 @@ async function setup() {
 			'--disable-background-networking', '--disable-component-update', '--disable-sync']
 	});
 	const context = await browser.newContext({ viewport: { width: 900, height: 700 }, locale: 'en-GB' });
-	context.setDefaultTimeout(8000);
+	context.setDefaultTimeout(20000);
 	await context.addInitScript(instrumentPage);
 	return { browser, context, page: await newPage(context) };
 }

@@ -5,7 +5,7 @@
 const tests = [];
 
 /* Register a test: a sentence that names a behaviour, and an async body that throws on failure. */
-function test(name, body, { timeout = 20000 } = {}) {
+function test(name, body, { timeout = 60000 } = {}) {
 	tests.push({ name, body, timeout });
 }
 
