@@ -29,6 +29,7 @@ enum db_owner_stmt {
 	TOKEN_INSERT,
 	TOKEN_FIND,
 	TOKEN_USE,
+	TOKEN_COUNT,
 	FAILURE_PRUNE,
 	FAILURE_RECORD,
 	FAILURE_LIMITED,
@@ -87,6 +88,8 @@ static const struct db_statement db_owner_statements[OWNER_STMT__MAX] = {
 	    " AND used IS NULL AND expires > ?3" },
 	[TOKEN_USE] = { "token_use",
 	    "UPDATE owner_token SET used = ?3 WHERE owner_id = ?1 AND kind = ?2 AND used IS NULL" },
+	[TOKEN_COUNT] = { "token_count",
+	    "SELECT count(*) FROM owner_token WHERE owner_id = ?1 AND kind = ?2 AND expires > ?3" },
 	[FAILURE_PRUNE] = { "login_failure_prune",
 	    "DELETE FROM owner_login_failure WHERE rowid IN (SELECT rowid FROM owner_login_failure"
 	    " WHERE at < ?1 LIMIT 50)" },
@@ -283,6 +286,14 @@ db_token_take(struct db *db, const char *token_hash, enum db_token_kind kind, co
 		return rc;
 	return db_owner_exec(db_owner_run(db, TOKEN_USE, "itt", *owner_id, db_token_kinds[kind],
 	    now), db, TOKEN_USE);
+}
+
+int
+db_token_count(struct db *db, long long owner_id, enum db_token_kind kind, const char *now,
+    long long *count)
+{
+	return db_integer_in(db_owner_run(db, TOKEN_COUNT, "itt", owner_id, db_token_kinds[kind], now),
+	    &db->owner_stmt[TOKEN_COUNT], count);
 }
 
 int

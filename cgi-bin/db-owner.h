@@ -61,6 +61,9 @@ int	 db_token_add(struct db *, const char *token_hash, long long owner_id,
  */
 int	 db_token_take(struct db *, const char *token_hash, enum db_token_kind, const char *now,
 	    long long *owner_id);
+/* How many links of kind mailed to owner_id still work (used or not): DB_OK with *count. */
+int	 db_token_count(struct db *, long long owner_id, enum db_token_kind, const char *now,
+	    long long *count);
 
 /* One failed log in counted against key ("ip:...", "email:..."); prunes rows before old. */
 int	 db_login_failure_record(struct db *, const char *key, const char *now, const char *old);

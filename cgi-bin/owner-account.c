@@ -139,6 +139,29 @@ account_store_token(struct owner *owner, const char *token, long long owner_id,
 	return db_token_add(owner->db, hash, owner_id, kind, expires, owner->now_text);
 }
 
+/*
+ * May owner_id be mailed another reset link (Forgot, or a sign-up with its
+ * address)?  At most OWNER_RESET_MAILS within the hour a link works: whoever
+ * asks for more can neither fill the owner's mailbox nor keep a link from
+ * them, for the links already mailed still work.  1 if so; 0 if not, with a
+ * log line; -1 on a fault, answered.
+ */
+static int
+account_reset_mail_allowed(struct owner *owner, long long owner_id)
+{
+	long long sent = 0;
+
+	if (db_token_count(owner->db, owner_id, DB_TOKEN_RESET, owner->now_text, &sent) != DB_OK) {
+		owner_fault(owner);
+		return -1;
+	}
+	if (sent < OWNER_RESET_MAILS)
+		return 1;
+	cgi_log(owner->request, "owner %lld: no reset link mailed, %lld still working ones were",
+	    owner_id, sent);
+	return 0;
+}
+
 /* text with its "{}" replaced by value, in a paragraph, escaped. */
 static void
 account_paragraph_filled(struct owner *owner, const char *text, const char *value)
@@ -156,12 +179,11 @@ static void
 account_new_password(struct owner *owner, const struct account_form *form, const char *label)
 {
 	struct owner_field password = { "password", label, "password", "new-password",
-	    NULL, form != NULL ? form->password_error : NULL };
+	    NULL, form != NULL ? form->password_error : NULL, PASSWORD_RULE };
 	struct owner_field password2 = { "password2", "Repeat password", "password",
-	    "new-password", NULL, form != NULL ? form->password2_error : NULL };
+	    "new-password", NULL, form != NULL ? form->password2_error : NULL, NULL };
 
 	owner_form_field(owner, &password);
-	fputs("<p class=\"field-hint\">" PASSWORD_RULE "</p>\n", owner->out);
 	owner_form_field(owner, &password2);
 }
 
@@ -171,7 +193,7 @@ static void
 signup_render(struct owner *owner, const struct account_form *form, int status)
 {
 	struct owner_field email = { "email", "E-mail", "email", "email",
-	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL };
+	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL, NULL };
 
 	if (owner_page_begin(owner, "Create an account") != 0)
 		return;
@@ -218,7 +240,14 @@ static void
 signup_taken(struct owner *owner, const struct db_owner *existing)
 {
 	char token[SECRET_TOKEN_SIZE];
+	int allowed;
 
+	if ((allowed = account_reset_mail_allowed(owner, existing->id)) < 0)
+		return;
+	if (!allowed) {
+		signup_sent(owner, existing->email);
+		return;
+	}
 	if (account_mail_link(owner, existing->email, DB_TOKEN_RESET,
 	    "Someone tried to sign up with your address",
 	    "Someone (perhaps you) tried to create a pinconf account with this address, which"
@@ -456,9 +485,9 @@ static void
 login_render(struct owner *owner, const struct account_form *form, const char *alert, int status)
 {
 	struct owner_field email = { "email", "E-mail", "email", "username",
-	    form != NULL ? form->email : NULL, NULL };
+	    form != NULL ? form->email : NULL, NULL, NULL };
 	struct owner_field password = { "password", "Password", "password", "current-password",
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 
 	if (owner_page_begin(owner, "Log in") != 0)
 		return;
@@ -642,7 +671,7 @@ static void
 forgot_render(struct owner *owner, const struct account_form *form, int status)
 {
 	struct owner_field email = { "email", "E-mail", "email", "email",
-	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL };
+	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL, NULL };
 
 	if (owner_page_begin(owner, "Forgot your password?") != 0)
 		return;
@@ -666,7 +695,7 @@ forgot_post(struct owner *owner)
 	struct account_form form;
 	struct db_owner account;
 	char token[SECRET_TOKEN_SIZE];
-	int rc;
+	int rc, allowed = 0;
 
 	account_form_read(owner, &form);
 	if (form.email == NULL || *form.email == '\0' || strlen(form.email) > 254 ||
@@ -681,7 +710,10 @@ forgot_post(struct owner *owner)
 		owner_fault(owner);
 		goto out;
 	}
-	if (rc == DB_OK) {
+	/* No account, or enough links mailed to it: the same page, no mail. */
+	if (rc == DB_OK && (allowed = account_reset_mail_allowed(owner, account.id)) < 0)
+		goto out;
+	if (rc == DB_OK && allowed) {
 		if (account_mail_link(owner, account.email, DB_TOKEN_RESET,
 		    "Set a new pinconf password",
 		    "Someone (perhaps you) asked to set a new password for your pinconf account."
@@ -710,7 +742,7 @@ static void
 password_render(struct owner *owner, const struct account_form *form, int status)
 {
 	struct owner_field current = { "current", "Current password", "password",
-	    "current-password", NULL, form != NULL ? form->current_error : NULL };
+	    "current-password", NULL, form != NULL ? form->current_error : NULL, NULL };
 
 	if (owner_page_begin(owner, "Change password") != 0)
 		return;

@@ -150,12 +150,22 @@ owner_form_field(struct owner *owner, const struct owner_field *field)
 		fputs("\"", out);
 	}
 	if (field->error != NULL)
-		fprintf(out, " aria-invalid=\"true\" aria-describedby=\"%s-error\">\n"
-		    "<p id=\"%s-error\" class=\"field-message\">", field->name, field->name);
-	else
-		fputs(">\n", out);
+		fputs(" aria-invalid=\"true\"", out);
+	/* The error, then the hint: a screen reader reads both, in that order. */
+	if (field->error != NULL || field->hint != NULL)
+		fprintf(out, " aria-describedby=\"%s%s%s%s%s\"",
+		    field->error != NULL ? field->name : "", field->error != NULL ? "-error" : "",
+		    field->error != NULL && field->hint != NULL ? " " : "",
+		    field->hint != NULL ? field->name : "", field->hint != NULL ? "-hint" : "");
+	fputs(">\n", out);
 	if (field->error != NULL) {
+		fprintf(out, "<p id=\"%s-error\" class=\"field-message\">", field->name);
 		html_text(out, field->error);
+		fputs("</p>\n", out);
+	}
+	if (field->hint != NULL) {
+		fprintf(out, "<p id=\"%s-hint\" class=\"field-hint\">", field->name);
+		html_text(out, field->hint);
 		fputs("</p>\n", out);
 	}
 }

@@ -24,6 +24,8 @@
 #define OWNER_FAILURE_WINDOW	900	/* seconds */
 #define OWNER_CONFIRM_SECONDS	86400
 #define OWNER_RESET_SECONDS	3600
+/* Reset links mailed to one account in OWNER_RESET_SECONDS, at most. */
+#define OWNER_RESET_MAILS	3
 
 /* One owner.cgi request; nothing of it outlives the request. */
 struct owner {
@@ -105,6 +107,7 @@ struct owner_field {
 	const char	*autocomplete;
 	const char	*value;		/* NULL: empty */
 	const char	*error;		/* NULL: none */
+	const char	*hint;		/* what the field takes, under it; NULL: none */
 };
 
 /* Start a page titled title (escaped); a header shows who is logged in. 0, or -1 (already answered 500). */

@@ -224,6 +224,31 @@ def test_forgot_reset(t, scratch, server, box):
     return b
 
 
+def test_reset_mail_limit(t, scratch, server, box):
+    """Forgot, again and again, and sign-ups with the address: at most 3 reset links
+    mailed to one account within the hour a link works; beyond, the same page and no mail."""
+    scratch.execute("DELETE FROM owner_token WHERE kind = 'reset'")
+    box.new()
+    mark = server.log_mark()
+    b = Browser(server)
+    pages = [b.submit('/forgot', {'email': 'ann@example.com'}) for _ in range(4)]
+    pages.append(b.submit('/signup', {'email': 'ann@example.com', 'password': 'one more password',
+                                      'password2': 'one more password'}))
+    t.ok(all(page.status == 200 for page in pages) and pages[3].text() == pages[0].text(),
+         'reset mail limit: the 4th Forgot and a sign-up with the address get the pages the 1st got')
+    mailed = [m for m in box.new() if 'ann@example.com' in str(m['To']).lower()]
+    t.is_(len(mailed), 3, 'reset mail limit: 3 reset links mailed, not 5')
+    limited = [line for line in server.log_since(mark) if 'no reset link mailed' in line]
+    t.is_(len(limited), 2, 'reset mail limit: one log line for each mail not sent')
+    page = b.follow(mailbox.link(mailed[0]))
+    t.ok(page.status == 200 and 'New password' in page.text(),
+         'reset mail limit: the links mailed still work, so the limit keeps nobody from a reset')
+    # An hour later (the links expired) Forgot mails again.
+    scratch.execute("UPDATE owner_token SET expires = '2000-01-01T00:00:00Z' WHERE kind = 'reset'")
+    b.submit('/forgot', {'email': 'ann@example.com'})
+    t.ok(box.wait_for('ann@example.com', timeout=2) is not None, 'reset mail limit: once the links expired, Forgot mails again')
+
+
 def test_change_password(t, scratch, server, b):
     other = Browser(server)
     other.submit('/login', {'email': 'ann@example.com', 'password': NEW_PASSWORD})
@@ -412,6 +437,7 @@ def main(t):
     test_cross_site(t, scratch, server, b)
     c = test_forgot_reset(t, scratch, server, box)
     test_change_password(t, scratch, server, c)
+    test_reset_mail_limit(t, scratch, server, box)
     test_limits(t, scratch, server)
     test_pinconf_owner(t, scratch, server, box)
     test_no_secrets(t, scratch, server, box, [b, c, victim])
