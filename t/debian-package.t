@@ -43,6 +43,8 @@ APACHE_CGI_LOADS = ('/etc/apache2/mods-enabled/cgid.load', '/etc/apache2/mods-en
 WEB_USER = 'www-data'
 PIN = '4321'
 APT_ENV = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+# Another apt at work (a timer's upgrade, a developer's install) is waited for, not a failure.
+APT = ['apt-get', '-o', 'DPkg::Lock::Timeout=300']
 
 
 def run(command, check=False, **options):
@@ -149,7 +151,7 @@ def build_old(work, commit, schema):
 
 def apt_install(deb):
     # --force-confold: the admin's credentials stay in the config across upgrades.
-    return run(['apt-get', 'install', '-y', '-q', '--no-install-recommends',
+    return run(APT + ['install', '-y', '-q', '--no-install-recommends',
                 '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', deb],
                env=APT_ENV)
 
@@ -457,7 +459,7 @@ def test_fresh_install(t, work, deb):
 
 
 def purge(t, what):
-    done = run(['apt-get', 'purge', '-y', '-q', 'pinconf'], env=APT_ENV)
+    done = run(APT + ['purge', '-y', '-q', 'pinconf'], env=APT_ENV)
     t.ok(done.returncode == 0, '%s: apt-get purge pinconf' % what, diag=done.text[-3000:])
     left = leftovers()
     t.diag('%s: left after purge: %s' % (what, ', '.join(left) or 'nothing'))
@@ -506,7 +508,7 @@ def test_upgrade(t, work, old_deb, old_schema, deb):
     with open(CONFIG) as f:
         t.like(f.read(), re.escape('application_key = ' + pinconf.KEY), "the admin's credentials are kept")
 
-    done = run(['apt-get', 'remove', '-y', '-q', 'pinconf'], env=APT_ENV)
+    done = run(APT + ['remove', '-y', '-q', 'pinconf'], env=APT_ENV)
     t.ok(done.returncode == 0, 'apt-get remove pinconf', diag=done.text[-3000:])
     t.like(dpkg_status(), r'deinstall ok config-files', 'remove leaves the config files')
     t.ok(os.path.isfile(CONFIG) and os.path.isfile(DATABASE), 'remove keeps the config and the database')
@@ -552,7 +554,7 @@ def main(t, work):
 def restore(apache_modules_before):
     """Leave the machine as found: no pinconf, no CGI module the package enabled."""
     if run(['dpkg-query', '-W', '-f=${Status}', 'pinconf']).text.strip() not in ('', 'unknown ok not-installed'):
-        run(['apt-get', 'purge', '-y', '-q', 'pinconf'], env=APT_ENV)
+        run(APT + ['purge', '-y', '-q', 'pinconf'], env=APT_ENV)
     if not apache_modules_before and shutil.which('a2dismod'):
         for module in ('cgid', 'cgi'):
             if os.path.exists('/etc/apache2/mods-enabled/%s.load' % module):
