@@ -279,6 +279,10 @@ def test_end_outlives_the_server(t, server, scratch, fake):
     whole process group when it stops or restarts.  pinconf end, still waiting for a slow
     Sinch then, must be in a session of its own (detach.c) to hear the answer.
     Last: it ends the server."""
+    # pinconf end waits for Sinch as long as the config lets it (the most, 15 s),
+    # so that it is still waiting when the test, however slow, lets Sinch answer.
+    scratch.write_config(api_url=fake.url, callout_cli=CLI, debug='yes', api_timeout='15',
+                         pinconf_command=os.path.join(os.environ['PINCONF_BINDIR'], 'pinconf'))
     late = scratch.add_conference('Late', '7878')
     scratch.execute("INSERT INTO attendee(conference_id, name, pin, host) VALUES (?, 'Lars', '8787', 1)",
                     (late['id'],))
