@@ -2,7 +2,8 @@
 # callback-load.t: 200 concurrent callbacks while a write lock is held: every one answered.
 #
 # Two rounds, each with a sqlite3 process holding BEGIN IMMEDIATE (and an INSERT)
-# for 2 s while the callbacks arrive:
+# for 1 s while the callbacks arrive (those that came first then have the 2 s
+# left of busy_timeout's 3 to get through the queue behind it):
 #   burst:   50 calls x (ICE, PIE, ACE, DiCE) = 200 requests released at the same
 #            instant, so all 200 are in flight together (order within a call is not
 #            guaranteed: the end state must come out right all the same);
@@ -23,7 +24,7 @@ from pinconf import ice_phone, pie, ace, dice, new_callid, action_name  # noqa: 
 # same behaviour with fewer calls, and the figure comes from the plain build.
 CALLS = 12 if os.environ.get('PINCONF_SANITIZED') else 50
 KINDS = ('ice', 'pie', 'ace', 'dice')
-LOCK_SECONDS = 2.0
+LOCK_SECONDS = 1.0	# held 2 s, a loaded 2-core machine left the first waiters too little of their 3 s
 SINCH_TIMEOUT = 5.0	# Sinch drops a call whose ICE is not answered in 5 s
 
 # db.c's own busy handler retries every 1-5 ms, jittered, so writers queued
@@ -113,7 +114,7 @@ def run_round(t, scratch, server, conference, name, ordered):
 
     t.is_(len(results), len(KINDS) * CALLS, '%s: all %d callbacks came back' % (name, len(KINDS) * CALLS))
     t.ok(release.released_at is not None and holder.process.returncode == 0,
-         '%s: the sqlite3 process held its write lock %.0f s, then committed' % (name, LOCK_SECONDS),
+         '%s: the sqlite3 process held its write lock %.1f s, then committed' % (name, LOCK_SECONDS),
          diag='  stderr: %r' % getattr(release, 'stderr', None))
     if not ordered:
         # A crowd, not all 200 at once: on a loaded machine the threads start
