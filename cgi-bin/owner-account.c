@@ -178,10 +178,12 @@ account_paragraph_filled(struct owner *owner, const char *text, const char *valu
 static void
 account_new_password(struct owner *owner, const struct account_form *form, const char *label)
 {
-	struct owner_field password = { "password", label, "password", "new-password",
-	    NULL, form != NULL ? form->password_error : NULL, PASSWORD_RULE };
-	struct owner_field password2 = { "password2", "Repeat password", "password",
-	    "new-password", NULL, form != NULL ? form->password2_error : NULL, NULL };
+	struct owner_field password = { .name = "password", .label = label, .type = "password",
+	    .autocomplete = "new-password", .error = form != NULL ? form->password_error : NULL,
+	    .hint = PASSWORD_RULE };
+	struct owner_field password2 = { .name = "password2", .label = "Repeat password",
+	    .type = "password", .autocomplete = "new-password",
+	    .error = form != NULL ? form->password2_error : NULL };
 
 	owner_form_field(owner, &password);
 	owner_form_field(owner, &password2);
@@ -192,8 +194,9 @@ account_new_password(struct owner *owner, const struct account_form *form, const
 static void
 signup_render(struct owner *owner, const struct account_form *form, int status)
 {
-	struct owner_field email = { "email", "E-mail", "email", "email",
-	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL, NULL };
+	struct owner_field email = { .name = "email", .label = "E-mail", .type = "email",
+	    .autocomplete = "email", .value = form != NULL ? form->email : NULL,
+	    .error = form != NULL ? form->email_error : NULL };
 
 	if (owner_page_begin(owner, "Create an account") != 0)
 		return;
@@ -484,10 +487,10 @@ out:
 static void
 login_render(struct owner *owner, const struct account_form *form, const char *alert, int status)
 {
-	struct owner_field email = { "email", "E-mail", "email", "username",
-	    form != NULL ? form->email : NULL, NULL, NULL };
-	struct owner_field password = { "password", "Password", "password", "current-password",
-	    NULL, NULL, NULL };
+	struct owner_field email = { .name = "email", .label = "E-mail", .type = "email",
+	    .autocomplete = "username", .value = form != NULL ? form->email : NULL };
+	struct owner_field password = { .name = "password", .label = "Password", .type = "password",
+	    .autocomplete = "current-password" };
 
 	if (owner_page_begin(owner, "Log in") != 0)
 		return;
@@ -670,8 +673,9 @@ logout_post(struct owner *owner)
 static void
 forgot_render(struct owner *owner, const struct account_form *form, int status)
 {
-	struct owner_field email = { "email", "E-mail", "email", "email",
-	    form != NULL ? form->email : NULL, form != NULL ? form->email_error : NULL, NULL };
+	struct owner_field email = { .name = "email", .label = "E-mail", .type = "email",
+	    .autocomplete = "email", .value = form != NULL ? form->email : NULL,
+	    .error = form != NULL ? form->email_error : NULL };
 
 	if (owner_page_begin(owner, "Forgot your password?") != 0)
 		return;
@@ -741,8 +745,9 @@ out:
 static void
 password_render(struct owner *owner, const struct account_form *form, int status)
 {
-	struct owner_field current = { "current", "Current password", "password",
-	    "current-password", NULL, form != NULL ? form->current_error : NULL, NULL };
+	struct owner_field current = { .name = "current", .label = "Current password",
+	    .type = "password", .autocomplete = "current-password",
+	    .error = form != NULL ? form->current_error : NULL };
 
 	if (owner_page_begin(owner, "Change password") != 0)
 		return;

@@ -178,34 +178,15 @@ owner_button(struct owner *owner, const char *page, long long id, const char *na
 	fputs("</button>\n</form>\n", out);
 }
 
-/* An optional or required input of the conference forms; error shown under it. */
+/* An optional or required input of the conference forms; error (or hint) shown under it. */
 static void
 conference_field(struct owner *owner, const char *name, const char *label, const char *type,
     const char *value, const char *error, int required, const char *hint)
 {
-	FILE *out = owner->out;
+	struct owner_field field = { .name = name, .label = label, .type = type, .value = value,
+	    .error = error, .hint = hint, .optional = !required };
 
-	fprintf(out, "<label for=\"%s\">", name);
-	html_text(out, label);
-	fprintf(out, "</label>\n<input id=\"%s\" name=\"%s\" type=\"%s\"%s", name, name, type,
-	    required ? " required" : "");
-	if (value != NULL && *value != '\0') {
-		fputs(" value=\"", out);
-		html_text(out, value);
-		fputs("\"", out);
-	}
-	if (error != NULL)
-		fprintf(out, " aria-invalid=\"true\" aria-describedby=\"%s-error\">\n"
-		    "<p id=\"%s-error\" class=\"field-message\">", name, name);
-	else if (hint != NULL)
-		fprintf(out, " aria-describedby=\"%s-hint\">\n<p id=\"%s-hint\" class=\"field-hint\">",
-		    name, name);
-	else
-		fputs(">\n", out);
-	if (error != NULL || hint != NULL) {
-		html_text(out, error != NULL ? error : hint);
-		fputs("</p>\n", out);
-	}
+	owner_form_field(owner, &field);
 }
 
 static void

@@ -201,6 +201,9 @@ owner_call_section(struct owner *owner, const struct db_owned_conference *confer
     const struct owner_outcome *outcome)
 {
 	FILE *out = owner->out;
+	struct owner_field number_field = { .name = "number", .label = "Number to call",
+	    .type = "tel", .autocomplete = "off", .value = outcome->number,
+	    .error = outcome->number_error, .hint = "E.164, such as +46701234567." };
 	char number[32];
 
 	fputs("<section aria-labelledby=\"call\">\n<h2 id=\"call\">Call a phone number into the"
@@ -208,21 +211,7 @@ owner_call_section(struct owner *owner, const struct db_owned_conference *confer
 	owner_form_begin(owner, "/call");
 	snprintf(number, sizeof(number), "%lld", conference->id);
 	owner_form_hidden(owner, "id", number);
-	fputs("<label for=\"number\">Number to call</label>\n<input id=\"number\" name=\"number\""
-	    " type=\"tel\" autocomplete=\"off\" required", out);
-	if (outcome->number != NULL) {
-		fputs(" value=\"", out);
-		html_text(out, outcome->number);
-		fputs("\"", out);
-	}
-	if (outcome->number_error != NULL) {
-		fputs(" aria-invalid=\"true\" aria-describedby=\"number-error\">\n"
-		    "<p id=\"number-error\" class=\"field-message\">", out);
-		html_text(out, outcome->number_error);
-		fputs("</p>\n", out);
-	} else
-		fputs(" aria-describedby=\"number-hint\">\n<p id=\"number-hint\" class=\"field-hint\">"
-		    "E.164, such as +46701234567.</p>\n", out);
+	owner_form_field(owner, &number_field);
 	owner_form_end(owner, "Call");
 	fputs("</section>\n", out);
 }

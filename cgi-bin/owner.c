@@ -138,36 +138,34 @@ void
 owner_form_field(struct owner *owner, const struct owner_field *field)
 {
 	FILE *out = owner->out;
+	/* The error, if any, stands where the hint would: one text under the field. */
+	const char *under = field->error != NULL ? field->error : field->hint;
+	const char *kind = field->error != NULL ? "error" : "hint";
 
 	fprintf(out, "<label for=\"%s\">", field->name);
 	html_text(out, field->label);
-	fprintf(out, "</label>\n<input id=\"%s\" name=\"%s\" type=\"%s\" autocomplete=\"%s\" required",
-	    field->name, field->name, field->type, field->autocomplete);
+	fprintf(out, "</label>\n<input id=\"%s\" name=\"%s\" type=\"%s\"", field->name, field->name,
+	    field->type);
+	if (field->autocomplete != NULL)
+		fprintf(out, " autocomplete=\"%s\"", field->autocomplete);
+	if (!field->optional)
+		fputs(" required", out);
 	/* A password is never sent back. */
-	if (field->value != NULL && strcmp(field->type, "password") != 0) {
+	if (field->value != NULL && *field->value != '\0' && strcmp(field->type, "password") != 0) {
 		fputs(" value=\"", out);
 		html_text(out, field->value);
 		fputs("\"", out);
 	}
 	if (field->error != NULL)
 		fputs(" aria-invalid=\"true\"", out);
-	/* The error, then the hint: a screen reader reads both, in that order. */
-	if (field->error != NULL || field->hint != NULL)
-		fprintf(out, " aria-describedby=\"%s%s%s%s%s\"",
-		    field->error != NULL ? field->name : "", field->error != NULL ? "-error" : "",
-		    field->error != NULL && field->hint != NULL ? " " : "",
-		    field->hint != NULL ? field->name : "", field->hint != NULL ? "-hint" : "");
-	fputs(">\n", out);
-	if (field->error != NULL) {
-		fprintf(out, "<p id=\"%s-error\" class=\"field-message\">", field->name);
-		html_text(out, field->error);
-		fputs("</p>\n", out);
+	if (under == NULL) {
+		fputs(">\n", out);
+		return;
 	}
-	if (field->hint != NULL) {
-		fprintf(out, "<p id=\"%s-hint\" class=\"field-hint\">", field->name);
-		html_text(out, field->hint);
-		fputs("</p>\n", out);
-	}
+	fprintf(out, " aria-describedby=\"%s-%s\">\n<p id=\"%s-%s\" class=\"field-%s\">", field->name,
+	    kind, field->name, kind, field->error != NULL ? "message" : "hint");
+	html_text(out, under);
+	fputs("</p>\n", out);
 }
 
 void

@@ -104,10 +104,11 @@ struct owner_field {
 	const char	*name;
 	const char	*label;
 	const char	*type;		/* email, password, text */
-	const char	*autocomplete;
+	const char	*autocomplete;	/* NULL: none said */
 	const char	*value;		/* NULL: empty */
 	const char	*error;		/* NULL: none */
-	const char	*hint;		/* what the field takes, under it; NULL: none */
+	const char	*hint;		/* what the field takes, under it unless error; NULL: none */
+	int		 optional;	/* 0: required */
 };
 
 /* Start a page titled title (escaped); a header shows who is logged in. 0, or -1 (already answered 500). */
